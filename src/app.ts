@@ -1,0 +1,55 @@
+import { Router } from '@koa/router';
+import Koa from 'koa';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { errorMiddleware } from './http/error-middleware.js';
+import { healthRoutes } from './http/health-routes.js';
+import { HttpError } from './http/http-error.js';
+import { metricsRoutes } from './http/metrics-routes.js';
+import type { MetricState } from './metrics/metric-state.js';
+import type { ServiceMetrics } from './metrics/service-metrics.js';
+import type { Catalog } from './push/catalog.js';
+import { pushRoutes } from './push/push-routes.js';
+import type { PushService } from './push/push-service.js';
+import type { Secrets } from './secrets/secrets.js';
+import type { Store } from './store/store.js';
+
+export interface AppDeps {
+  log: Logger;
+  store: Store;
+  registry: Registry;
+  state: MetricState;
+  metrics: ServiceMetrics;
+  catalog: Catalog;
+  push: PushService;
+  secrets: Secrets;
+}
+
+/** The HTTP surface of SPEC section 2. No listen(), no globals: tests mount it on port 0. */
+export function createApp(deps: AppDeps): Koa {
+  const app = new Koa();
+  app.silent = true;
+  const log = deps.log.child({ component: 'http' });
+  app.use(errorMiddleware(log));
+  app.use(async (ctx, next) => {
+    const started = performance.now();
+    await next();
+    if (log.isLevelEnabled('debug')) {
+      log.debug(
+        { method: ctx.method, path: ctx.path, status: ctx.status, ms: performance.now() - started },
+        'request',
+      );
+    }
+  });
+
+  const router = new Router();
+  healthRoutes(router, deps);
+  metricsRoutes(router, deps);
+  pushRoutes(router, deps);
+  app.use(router.routes());
+  app.use(router.allowedMethods({ throw: true }));
+  app.use((ctx) => {
+    throw new HttpError(404, `no route for ${ctx.method} ${ctx.path}`);
+  });
+  return app;
+}

@@ -1,0 +1,188 @@
+import { statSync } from 'node:fs';
+import { validate as validateCron } from 'node-cron';
+import {
+  type ListenAddress,
+  type Parsed,
+  parseDuration,
+  parseList,
+  parseListenAddress,
+  parsePositiveNumber,
+  parseRegExp,
+  parseUrl,
+} from './config/parse.js';
+import { type Catalog, CatalogError, loadCatalogFile } from './push/catalog.js';
+import { defaultCatalog } from './push/default-catalog.js';
+import type { Settings } from './secrets/read-settings.js';
+import { Secrets } from './secrets/secrets.js';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+const OTLP_PROTOCOLS = ['grpc', 'http/protobuf', 'http/json'] as const;
+
+export interface Config {
+  readonly listen: ListenAddress;
+  readonly dataDir: string;
+  readonly redisUrl: URL | undefined;
+  readonly catalog: Catalog;
+  readonly catalogPath: string | undefined;
+  readonly trackedRefs: RegExp;
+  readonly gitlab: { readonly url: URL | undefined; readonly projects: string[]; readonly groups: string[] };
+  readonly github: { readonly apiUrl: URL; readonly repos: string[]; readonly orgs: string[] };
+  readonly scrape: {
+    readonly schedule: string;
+    readonly lookbackSeconds: number;
+    readonly apiMaxRps: number;
+  };
+  readonly otel: { readonly endpoint: URL | undefined; readonly protocol: string | undefined };
+  readonly logLevel: LogLevel;
+  readonly secretsDir: string | undefined;
+  /** Every secret setting, read live from the environment and `SECRETS_DIR`. */
+  readonly secrets: Secrets;
+}
+
+/** Names of settings whose values are secrets: never printed, never logged. */
+export const SECRET_SETTINGS = [
+  'AUTH_TOKEN',
+  'METRICS_TOKEN',
+  'GITLAB_TOKEN',
+  'GITHUB_TOKEN',
+  'GITHUB_WEBHOOK_SECRET',
+  'REDIS_URL',
+] as const;
+export const SECRET_PREFIXES = [
+  'GITLAB_WEBHOOK_TOKEN_',
+  'GITHUB_WEBHOOK_SECRET_',
+  'PROM_GROUP_TOKEN_',
+] as const;
+
+export function isSecretSetting(name: string): boolean {
+  return (
+    (SECRET_SETTINGS as readonly string[]).includes(name) || SECRET_PREFIXES.some((p) => name.startsWith(p))
+  );
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: ReadonlyArray<{ variable: string; message: string }>) {
+    super(
+      `Invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems
+        .map((p) => `  - ${p.variable}: ${p.message}`)
+        .join('\n')}`,
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Reads every setting of SPEC section 3 from `env` (with `SECRETS_DIR` laid over it) and
+ * returns a Config, or throws one ConfigError naming every bad variable.
+ */
+export function loadConfig(env: Settings): Config {
+  const problems: Array<{ variable: string; message: string }> = [];
+
+  const secretsDir = nonEmpty(env.SECRETS_DIR);
+  if (secretsDir !== undefined && !isDirectory(secretsDir)) {
+    problems.push({ variable: 'SECRETS_DIR', message: `'${secretsDir}' is not a readable directory` });
+  }
+  const secrets = new Secrets(env, problems.length === 0 ? secretsDir : undefined);
+  const settings = (name: string): string | undefined => nonEmpty(secrets.get(name));
+
+  function take<T>(variable: string, fallback: string, parse: (v: string) => Parsed<T>): T | undefined {
+    const result = parse(settings(variable) ?? fallback);
+    if (result.ok) return result.value;
+    problems.push({ variable, message: result.message });
+    return undefined;
+  }
+  function optional<T>(variable: string, parse: (v: string) => Parsed<T>): T | undefined {
+    const value = settings(variable);
+    return value === undefined ? undefined : take(variable, value, parse);
+  }
+
+  const listen = take('LISTEN_ADDRESS', ':2112', parseListenAddress);
+  const redisUrl = optional('REDIS_URL', (v) => parseUrl(v, ['redis:', 'rediss:']));
+  if (redisUrl !== undefined) {
+    problems.push({
+      variable: 'REDIS_URL',
+      message:
+        'the Redis store is not available in this version; unset REDIS_URL to use the embedded store in DATA_DIR',
+    });
+  }
+  const trackedRefs = take('TRACKED_REFS', '^(main|master)$', parseRegExp);
+  const gitlabUrl = optional('GITLAB_URL', (v) => parseUrl(v, ['http:', 'https:']));
+  const githubApiUrl = take('GITHUB_API_URL', 'https://api.github.com', (v) =>
+    parseUrl(v, ['http:', 'https:']),
+  );
+  const schedule = take(
+    'SCRAPE_SCHEDULE',
+    '* * * * *',
+    (v): Parsed<string> =>
+      validateCron(v)
+        ? { ok: true, value: v }
+        : { ok: false, message: `'${v}' is not a cron expression (five or six fields)` },
+  );
+  const lookbackSeconds = take('SCRAPE_LOOKBACK', '24h', parseDuration);
+  const apiMaxRps = take('API_MAX_RPS', '5', parsePositiveNumber);
+  const otelEndpoint = optional('OTEL_EXPORTER_OTLP_ENDPOINT', (v) => parseUrl(v, ['http:', 'https:']));
+  const otelProtocol = optional(
+    'OTEL_EXPORTER_OTLP_PROTOCOL',
+    (v): Parsed<string> =>
+      (OTLP_PROTOCOLS as readonly string[]).includes(v)
+        ? { ok: true, value: v }
+        : { ok: false, message: `'${v}' is not one of ${OTLP_PROTOCOLS.join(', ')}` },
+  );
+  const logLevel = take(
+    'LOG_LEVEL',
+    'info',
+    (v): Parsed<LogLevel> =>
+      (LOG_LEVELS as readonly string[]).includes(v)
+        ? { ok: true, value: v as LogLevel }
+        : { ok: false, message: `'${v}' is not one of ${LOG_LEVELS.join(', ')}` },
+  );
+  const githubRepos = parseList(settings('GITHUB_REPOS'));
+  for (const repo of githubRepos) {
+    if (!/^[^/\s]+\/[^/\s]+$/.test(repo))
+      problems.push({ variable: 'GITHUB_REPOS', message: `'${repo}' is not owner/repo` });
+  }
+
+  const catalogPath = settings('METRICS_CATALOG');
+  let catalog: Catalog | undefined;
+  try {
+    catalog = catalogPath === undefined ? defaultCatalog() : loadCatalogFile(catalogPath);
+  } catch (err) {
+    if (!(err instanceof CatalogError)) throw err;
+    for (const message of err.problems) problems.push({ variable: 'METRICS_CATALOG', message });
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    listen: listen!,
+    dataDir: settings('DATA_DIR') ?? './data',
+    redisUrl,
+    catalog: catalog!,
+    catalogPath,
+    trackedRefs: trackedRefs!,
+    gitlab: {
+      url: gitlabUrl,
+      projects: parseList(settings('GITLAB_PROJECTS')),
+      groups: parseList(settings('GITLAB_GROUPS')),
+    },
+    github: { apiUrl: githubApiUrl!, repos: githubRepos, orgs: parseList(settings('GITHUB_ORGS')) },
+    scrape: { schedule: schedule!, lookbackSeconds: lookbackSeconds!, apiMaxRps: apiMaxRps! },
+    otel: { endpoint: otelEndpoint, protocol: otelProtocol },
+    logLevel: logLevel!,
+    secretsDir,
+    secrets,
+  };
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  const v = value?.trim();
+  return v === undefined || v === '' ? undefined : v;
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,76 @@
+/** Small parsers for settings. Each returns a value or a message saying what to fix. */
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
+
+const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
+const bad = (message: string): Parsed<never> => ({ ok: false, message });
+
+export interface ListenAddress {
+  readonly host: string | undefined;
+  readonly port: number;
+}
+
+/** `:2112`, `0.0.0.0:2112`, `[::1]:2112`, `localhost:0`. */
+export function parseListenAddress(value: string): Parsed<ListenAddress> {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(value);
+  const port = Number(match?.[3]);
+  if (match === null || port > 65535)
+    return bad(`'${value}' is not host:port (for example :2112 or 127.0.0.1:2112)`);
+  const host = match[1] ?? match[2];
+  return ok({ host: host === '' || host === undefined ? undefined : host, port });
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
+
+/** Go-style durations: `24h`, `90m`, `1h30m`, `7d`. Returns seconds. */
+export function parseDuration(value: string): Parsed<number> {
+  const parts = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d|w))+$/.test(value)
+    ? value.match(/\d+(?:\.\d+)?(?:ms|s|m|h|d|w)/g)
+    : null;
+  if (parts === null) return bad(`'${value}' is not a duration (for example 24h, 90m, 1h30m, 7d)`);
+  let seconds = 0;
+  for (const part of parts) {
+    const [, num, unit] = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/.exec(part) ?? [];
+    seconds += Number(num) * (DURATION_UNITS[unit ?? 's'] ?? 1);
+  }
+  return seconds > 0 ? ok(seconds) : bad(`'${value}' must be longer than zero`);
+}
+
+export function parsePositiveNumber(value: string): Parsed<number> {
+  const n = Number(value);
+  return value.trim() !== '' && Number.isFinite(n) && n > 0
+    ? ok(n)
+    : bad(`'${value}' is not a positive number`);
+}
+
+export function parseUrl(value: string, schemes: readonly string[]): Parsed<URL> {
+  try {
+    const url = new URL(value);
+    if (!schemes.includes(url.protocol))
+      return bad(`'${url.protocol}' URLs are not accepted (use ${schemes.join(' or ')})`);
+    return ok(url);
+  } catch {
+    return bad(`'${value}' is not a URL`);
+  }
+}
+
+export function parseRegExp(value: string): Parsed<RegExp> {
+  try {
+    return ok(new RegExp(value));
+  } catch (err) {
+    return bad(`'${value}' is not a regular expression: ${(err as Error).message}`);
+  }
+}
+
+/** A comma-separated list, blanks dropped. */
+export function parseList(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
+}
+
+/** `acme/payments-api` -> `ACME_PAYMENTS_API`: how project and group paths name settings. */
+export function toUpperSnake(path: string): string {
+  return path.replace(/[^a-zA-Z0-9]+/g, '_').toUpperCase();
+}

@@ -1,0 +1,50 @@
+import type { Router } from '@koa/router';
+import type { Registry } from 'prom-client';
+import { toUpperSnake } from '../config/parse.js';
+import { renderAll, renderGroup } from '../metrics/exposition.js';
+import type { MetricState } from '../metrics/metric-state.js';
+import { TEXT_CONTENT_TYPE } from '../metrics/text-format.js';
+import type { Secrets } from '../secrets/secrets.js';
+import { matchesAny } from '../secrets/timing-safe.js';
+import { bearerToken } from './bearer.js';
+import { HttpError } from './http-error.js';
+
+interface Deps {
+  registry: Registry;
+  state: MetricState;
+  secrets: Secrets;
+}
+
+/** `/metrics` (optionally behind METRICS_TOKEN) and `/prom/<group>/metrics` (SPEC section 7). */
+export function metricsRoutes(router: Router, deps: Deps): void {
+  router.get('/metrics', async (ctx) => {
+    const tokens = deps.secrets.list('METRICS_TOKEN');
+    if (tokens.length > 0 && !matchesAny(bearerToken(ctx.headers), tokens)) {
+      ctx.set('WWW-Authenticate', 'Bearer');
+      throw new HttpError(401, 'a valid METRICS_TOKEN bearer token is required');
+    }
+    ctx.type = TEXT_CONTENT_TYPE;
+    ctx.body = await renderAll(deps.registry, deps.state);
+  });
+
+  // A group may be nested (`acme/platform`), so it spans any number of path segments.
+  router.get(/^\/prom\/(.+)\/metrics$/, async (ctx) => {
+    const group = safeDecode(ctx.path.slice('/prom/'.length, -'/metrics'.length));
+    const tokens = deps.secrets.list(`PROM_GROUP_TOKEN_${toUpperSnake(group)}`);
+    if (tokens.length === 0) throw new HttpError(404, `no metrics endpoint for group '${group}'`);
+    if (!matchesAny(bearerToken(ctx.headers), tokens)) {
+      ctx.set('WWW-Authenticate', 'Bearer');
+      throw new HttpError(401, `a valid bearer token for group '${group}' is required`);
+    }
+    ctx.type = TEXT_CONTENT_TYPE;
+    ctx.body = await renderGroup(deps.registry, deps.state, group);
+  });
+}
+
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}

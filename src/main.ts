@@ -1,0 +1,96 @@
+#!/usr/bin/env node
+import { systemClock } from './clock.js';
+import {
+  type Config,
+  ConfigError,
+  isSecretSetting,
+  loadConfig,
+  SECRET_PREFIXES,
+  SECRET_SETTINGS,
+} from './config.js';
+import { createLogger } from './log.js';
+import { startService } from './service.js';
+
+/** Stop must finish within Kubernetes' default 30 s grace period; we promise 10 s. */
+const STOP_DEADLINE_MS = 9_500;
+
+function describeConfig(config: Config): string {
+  const secretNames = new Set<string>([...SECRET_SETTINGS]);
+  for (const prefix of SECRET_PREFIXES)
+    for (const key of config.secrets.prefixed(prefix).keys()) secretNames.add(prefix + key);
+  const secrets = [...secretNames].filter(isSecretSetting).map((name) => {
+    const n = config.secrets.list(name).length;
+    return `  ${name}: ${n === 0 ? 'unset' : `set (${n} value${n === 1 ? '' : 's'})`}`;
+  });
+  const listen = `${config.listen.host ?? ''}:${config.listen.port}`;
+  return [
+    'Configuration is valid.',
+    `  LISTEN_ADDRESS: ${listen}`,
+    `  DATA_DIR: ${config.dataDir}`,
+    `  METRICS_CATALOG: ${config.catalogPath ?? 'built-in'} (${config.catalog.metrics.length} metrics)`,
+    `  TRACKED_REFS: ${config.trackedRefs.source}`,
+    `  SCRAPE_SCHEDULE: ${config.scrape.schedule}`,
+    `  SCRAPE_LOOKBACK: ${config.scrape.lookbackSeconds}s`,
+    `  API_MAX_RPS: ${config.scrape.apiMaxRps}`,
+    `  LOG_LEVEL: ${config.logLevel}`,
+    `  SECRETS_DIR: ${config.secretsDir ?? 'unset'}`,
+    ...secrets,
+  ].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const command = argv[0] ?? 'start';
+  let config: Config;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    return 1;
+  }
+  if (command === 'check-config') {
+    process.stdout.write(`${describeConfig(config)}\n`);
+    return 0;
+  }
+  if (command !== 'start') {
+    process.stderr.write(`Unknown command '${command}'. Commands: start (default), check-config.\n`);
+    return 2;
+  }
+
+  const log = createLogger(config.logLevel);
+  let service: Awaited<ReturnType<typeof startService>>;
+  try {
+    service = await startService(config, { log, clock: systemClock });
+  } catch (err) {
+    log.fatal({ err }, (err as Error).message);
+    process.stderr.write(`${(err as Error).message}\n`);
+    return 1;
+  }
+
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      log.info({ signal }, 'stopping');
+      const deadline = setTimeout(() => {
+        log.error('stop took too long; exiting anyway');
+        process.exit(1);
+      }, STOP_DEADLINE_MS);
+      deadline.unref();
+      service.stop().then(resolve, (err: unknown) => {
+        log.error({ err }, 'stop failed');
+        process.exitCode = 1;
+        resolve();
+      });
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  });
+  return process.exitCode === undefined ? 0 : Number(process.exitCode);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`delivery-metrics failed: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,90 @@
+import type { Logger } from 'pino';
+import type { SeriesRecord, Store, WriteBatch } from '../store/store.js';
+import { Family, type FamilyDef } from './family.js';
+
+/**
+ * The durable metrics: families whose series are kept in the Store and restored at start-up.
+ * Changes are applied in memory synchronously, then saved; a caller answers 2xx only after
+ * `save` resolves, so an acknowledged change is on disk.
+ */
+export class MetricState {
+  readonly #store: Store;
+  readonly #log: Logger;
+  readonly #families = new Map<string, Family>();
+
+  constructor(deps: { store: Store; log: Logger }) {
+    this.#store = deps.store;
+    this.#log = deps.log;
+  }
+
+  define(def: FamilyDef): Family {
+    if (this.#families.has(def.name)) throw new Error(`metric ${def.name} is defined twice`);
+    const family = new Family(def);
+    this.#families.set(def.name, family);
+    return family;
+  }
+
+  get(name: string): Family | undefined {
+    return this.#families.get(name);
+  }
+
+  families(): IterableIterator<Family> {
+    return this.#families.values();
+  }
+
+  /** Restores every stored series that still fits its definition. */
+  async load(): Promise<void> {
+    for (const f of this.#families.values()) f.clear();
+    const records = await this.#store.loadSeries();
+    const skipped = new Map<string, number>();
+    for (const record of records) {
+      const family = this.#families.get(record.metric);
+      if (family === undefined || !family.restore(record)) {
+        skipped.set(record.metric, (skipped.get(record.metric) ?? 0) + 1);
+      }
+    }
+    for (const [metric, count] of skipped) {
+      // A metric removed from the catalog, or whose labels or buckets changed: its old series
+      // cannot be shown under the new definition. They stay in the store untouched.
+      this.#log.warn(
+        { metric, series: count },
+        'stored series no longer match the metric definition; not served',
+      );
+    }
+    this.#log.info(
+      { series: records.length - [...skipped.values()].reduce((a, b) => a + b, 0) },
+      'metric state loaded',
+    );
+  }
+
+  /**
+   * Makes changes durable. If the store refuses them, memory is set back to what the store
+   * holds, so a refused change (answered 503) has no effect. The reload runs within the same
+   * microtask drain as the failure, before any other request can change memory.
+   */
+  async save(batch: { series?: SeriesRecord[]; dropMetrics?: string[] }): Promise<void> {
+    const write: WriteBatch = {
+      ...(batch.series ? { series: batch.series } : {}),
+      ...(batch.dropMetrics ? { dropMetrics: batch.dropMetrics } : {}),
+    };
+    try {
+      await this.#store.write(write);
+    } catch (err) {
+      try {
+        await this.load();
+      } catch (loadErr) {
+        this.#log.error({ err: loadErr }, 'cannot reload metric state from the store');
+      }
+      throw err;
+    }
+  }
+
+  /** Every family in text format; with `keep`, only series it accepts. */
+  render(keep?: (family: Family, labels: readonly string[]) => boolean): string {
+    let out = '';
+    for (const f of this.#families.values()) {
+      out += keep === undefined ? f.render() : f.render((labels) => keep(f, labels));
+    }
+    return out;
+  }
+}

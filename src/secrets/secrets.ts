@@ -1,0 +1,101 @@
+import { type FSWatcher, watch } from 'node:fs';
+import { mergeSettings, readSecretsDir, type Settings } from './read-settings.js';
+import { splitSecretList } from './timing-safe.js';
+
+export interface SecretsLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+/** How often the directory is read again even without a change notice (inotify can miss a swap). */
+const POLL_MS = 5_000;
+
+/**
+ * The secret settings, read live: values from `SECRETS_DIR` are re-read when the directory
+ * changes, so a rotated secret takes effect without a restart. Values never leave this object
+ * except to be compared (see `matchesAny`).
+ */
+export class Secrets {
+  readonly #env: Settings;
+  readonly #dir: string | undefined;
+  #values: Settings;
+  #prefixCache = new Map<string, Map<string, string[]>>();
+  #watcher: FSWatcher | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #debounce: NodeJS.Timeout | undefined;
+  #log: SecretsLog | undefined;
+
+  constructor(env: Settings, dir: string | undefined) {
+    this.#env = env;
+    this.#dir = dir;
+    this.#values = dir === undefined ? env : mergeSettings(env, readSecretsDir(dir));
+  }
+
+  /** One setting as written (not split). Meant for plain settings, not secrets. */
+  get(name: string): string | undefined {
+    return this.#values[name];
+  }
+
+  /** The comma-separated values of one setting; empty when unset. */
+  list(name: string): string[] {
+    return splitSecretList(this.#values[name]);
+  }
+
+  has(name: string): boolean {
+    return this.list(name).length > 0;
+  }
+
+  /** Every setting named `<prefix><KEY>`, as KEY -> values. */
+  prefixed(prefix: string): ReadonlyMap<string, string[]> {
+    let found = this.#prefixCache.get(prefix);
+    if (found === undefined) {
+      found = new Map();
+      for (const [name, value] of Object.entries(this.#values)) {
+        if (!name.startsWith(prefix) || name.length === prefix.length) continue;
+        const values = splitSecretList(value);
+        if (values.length > 0) found.set(name.slice(prefix.length), values);
+      }
+      this.#prefixCache.set(prefix, found);
+    }
+    return found;
+  }
+
+  /** Reads `SECRETS_DIR` again now. */
+  reload(): void {
+    if (this.#dir === undefined) return;
+    try {
+      const next = mergeSettings(this.#env, readSecretsDir(this.#dir));
+      const changed = Object.keys({ ...next, ...this.#values }).filter((k) => next[k] !== this.#values[k]);
+      this.#values = next;
+      this.#prefixCache = new Map();
+      // Names only: the values are secrets.
+      if (changed.length > 0) this.#log?.info({ changed }, 'secrets reloaded');
+    } catch (err) {
+      this.#log?.warn({ err, dir: this.#dir }, 'SECRETS_DIR could not be read; keeping the previous values');
+    }
+  }
+
+  /** Starts watching `SECRETS_DIR` (a no-op without one). */
+  watch(log: SecretsLog): void {
+    this.#log = log;
+    if (this.#dir === undefined || this.#timer !== undefined) return;
+    try {
+      this.#watcher = watch(this.#dir, () => {
+        clearTimeout(this.#debounce);
+        this.#debounce = setTimeout(() => this.reload(), 50);
+      });
+      this.#watcher.on('error', () => undefined);
+    } catch (err) {
+      log.warn({ err }, 'cannot watch SECRETS_DIR; polling it instead');
+    }
+    this.#timer = setInterval(() => this.reload(), POLL_MS);
+    this.#timer.unref();
+  }
+
+  close(): void {
+    this.#watcher?.close();
+    clearInterval(this.#timer);
+    clearTimeout(this.#debounce);
+    this.#timer = undefined;
+  }
+}

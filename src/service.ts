@@ -1,0 +1,99 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { Registry } from 'prom-client';
+import { createApp } from './app.js';
+import type { Clock } from './clock.js';
+import type { Config } from './config.js';
+import { MetricState } from './metrics/metric-state.js';
+import { createServiceMetrics } from './metrics/service-metrics.js';
+import { PushService } from './push/push-service.js';
+import { SqliteStore } from './store/sqlite-store.js';
+import type { Store } from './store/store.js';
+
+export interface RunningService {
+  readonly server: Server;
+  readonly port: number;
+  readonly store: Store;
+  /** Stops accepting, lets requests in flight finish, flushes and closes the store. */
+  stop(): Promise<void>;
+}
+
+/** How long in-flight requests get to finish on stop before their connections are cut. */
+const DRAIN_MS = 8_000;
+
+export class ListenError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ListenError';
+  }
+}
+
+/** Builds every dependency once, from the config, and starts listening. */
+export async function startService(
+  config: Config,
+  deps: { log: Logger; clock: Clock },
+): Promise<RunningService> {
+  const { log, clock } = deps;
+  const store = new SqliteStore(config.dataDir, clock);
+  const registry = new Registry();
+  const metrics = createServiceMetrics(registry);
+  metrics.experiments.inc(config.catalog.metrics.filter((m) => m.experiment).length);
+  const state = new MetricState({ store, log: log.child({ component: 'state' }) });
+  const push = new PushService({ catalog: config.catalog, state });
+  await state.load();
+  config.secrets.watch(log.child({ component: 'secrets' }));
+
+  const app = createApp({
+    log,
+    store,
+    registry,
+    state,
+    metrics,
+    catalog: config.catalog,
+    push,
+    secrets: config.secrets,
+  });
+  const server = createServer(app.callback());
+  // Behind a load balancer a kept-alive connection may be reused just as we close it.
+  server.keepAliveTimeout = 65_000;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.listen.port, config.listen.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    await store.close();
+    config.secrets.close();
+    const code = (err as NodeJS.ErrnoException).code;
+    const where = `${config.listen.host ?? ''}:${config.listen.port}`;
+    throw new ListenError(
+      code === 'EADDRINUSE'
+        ? `Port ${config.listen.port} is already in use. Set LISTEN_ADDRESS to a free host:port (now '${where}').`
+        : `Cannot listen on '${where}' (${code ?? String(err)}). Check LISTEN_ADDRESS.`,
+      { cause: err },
+    );
+  }
+  const { port } = server.address() as AddressInfo;
+  log.info({ port, host: config.listen.host ?? '0.0.0.0', store: store.kind }, 'listening');
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const cut = setTimeout(() => server.closeAllConnections(), DRAIN_MS);
+      await closed;
+      clearTimeout(cut);
+      await store.flush();
+      await store.close();
+      config.secrets.close();
+      log.info('stopped');
+    })();
+    return stopping;
+  };
+  return { server, port, store, stop };
+}

@@ -1,0 +1,229 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Clock } from '../clock.js';
+import {
+  type SeriesRecord,
+  type SeriesValue,
+  type StateWrite,
+  type Store,
+  StoreUnavailableError,
+  type WriteBatch,
+} from './store.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS series (
+  metric TEXT NOT NULL,
+  labels TEXT NOT NULL,
+  value  TEXT NOT NULL,
+  PRIMARY KEY (metric, labels)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS state (
+  key        TEXT PRIMARY KEY,
+  value      TEXT NOT NULL,
+  expires_at INTEGER
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS claims (
+  key        TEXT PRIMARY KEY,
+  expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+`;
+
+const PRUNE_EVERY_S = 60;
+
+type PendingSeries = { metric: string; labels: string; value: string | null };
+
+/**
+ * The embedded default store: SQLite in WAL mode in `DATA_DIR`. Writes that arrive in the same
+ * event-loop turn are committed in one transaction (group commit) and every caller is answered
+ * once that transaction is in the WAL. `synchronous=NORMAL` makes a committed transaction
+ * survive the death of the process (`kill -9`); surviving a power cut as well would need FULL,
+ * an fsync per commit.
+ */
+export class SqliteStore implements Store {
+  readonly kind = 'embedded' as const;
+  readonly #db: Database.Database;
+  readonly #clock: Clock;
+  readonly #stmt: {
+    upsertSeries: Database.Statement;
+    deleteSeries: Database.Statement;
+    dropMetric: Database.Statement;
+    upsertState: Database.Statement;
+    deleteState: Database.Statement;
+    getState: Database.Statement;
+    upsertClaim: Database.Statement;
+    getClaim: Database.Statement;
+  };
+  #dropMetrics = new Set<string>();
+  #series = new Map<string, PendingSeries>();
+  #state = new Map<string, StateWrite>();
+  #claims = new Map<string, number>();
+  #waiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
+  #scheduled = false;
+  #closed = false;
+  #lastError: Error | undefined;
+  #lastPrune = 0;
+
+  constructor(dataDir: string, clock: Clock) {
+    this.#clock = clock;
+    try {
+      mkdirSync(dataDir, { recursive: true });
+      this.#db = new Database(join(dataDir, 'delivery-metrics.sqlite'));
+      this.#db.pragma('journal_mode = WAL');
+      this.#db.pragma('synchronous = NORMAL');
+      // One process owns DATA_DIR: a second one would overwrite the first one's numbers.
+      this.#db.pragma('locking_mode = EXCLUSIVE');
+      this.#db.exec('BEGIN EXCLUSIVE; COMMIT;');
+      this.#db.exec(SCHEMA);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      const hint =
+        code === 'SQLITE_BUSY'
+          ? 'another delivery-metrics process is using it; give each process its own DATA_DIR'
+          : 'check that DATA_DIR points to a writable directory';
+      throw new StoreUnavailableError(`cannot open the store in DATA_DIR '${dataDir}': ${hint}`, {
+        cause: err,
+      });
+    }
+    const db = this.#db;
+    this.#stmt = {
+      upsertSeries: db.prepare('INSERT OR REPLACE INTO series (metric, labels, value) VALUES (?, ?, ?)'),
+      deleteSeries: db.prepare('DELETE FROM series WHERE metric = ? AND labels = ?'),
+      dropMetric: db.prepare('DELETE FROM series WHERE metric = ?'),
+      upsertState: db.prepare('INSERT OR REPLACE INTO state (key, value, expires_at) VALUES (?, ?, ?)'),
+      deleteState: db.prepare('DELETE FROM state WHERE key = ?'),
+      getState: db.prepare(
+        'SELECT value FROM state WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)',
+      ),
+      upsertClaim: db.prepare('INSERT OR REPLACE INTO claims (key, expires_at) VALUES (?, ?)'),
+      getClaim: db.prepare('SELECT 1 FROM claims WHERE key = ? AND expires_at > ?'),
+    };
+  }
+
+  async ping(): Promise<void> {
+    if (this.#closed) throw new StoreUnavailableError('the store is closed');
+    if (this.#lastError !== undefined) throw new StoreUnavailableError('the last write to the store failed');
+    try {
+      this.#db.prepare('SELECT 1').get();
+    } catch (err) {
+      throw new StoreUnavailableError('the store does not answer', { cause: err });
+    }
+  }
+
+  async loadSeries(): Promise<SeriesRecord[]> {
+    const rows = this.#db.prepare('SELECT metric, labels, value FROM series').all() as Array<{
+      metric: string;
+      labels: string;
+      value: string;
+    }>;
+    return rows.map((r) => ({
+      metric: r.metric,
+      labels: JSON.parse(r.labels) as string[],
+      value: decodeValue(r.value),
+    }));
+  }
+
+  async hasClaim(key: string): Promise<boolean> {
+    const pending = this.#claims.get(key);
+    if (pending !== undefined) return pending > this.#clock.nowSeconds();
+    return this.#stmt.getClaim.get(key, this.#clock.nowSeconds()) !== undefined;
+  }
+
+  async getState(key: string): Promise<unknown> {
+    const pending = this.#state.get(key);
+    if (pending !== undefined) return pending.value === null ? undefined : pending.value;
+    const row = this.#stmt.getState.get(key, this.#clock.nowSeconds()) as { value: string } | undefined;
+    return row === undefined ? undefined : JSON.parse(row.value);
+  }
+
+  write(batch: WriteBatch): Promise<void> {
+    if (this.#closed) return Promise.reject(new StoreUnavailableError('the store is closed'));
+    for (const metric of batch.dropMetrics ?? []) {
+      this.#dropMetrics.add(metric);
+      for (const [k, s] of this.#series) if (s.metric === metric) this.#series.delete(k);
+    }
+    for (const s of batch.series ?? []) {
+      const labels = JSON.stringify(s.labels);
+      this.#series.set(`${s.metric}\u0000${labels}`, {
+        metric: s.metric,
+        labels,
+        value: s.value === null ? null : encodeValue(s.value),
+      });
+    }
+    for (const w of batch.state ?? []) this.#state.set(w.key, w);
+    for (const c of batch.claims ?? []) this.#claims.set(c.key, c.expiresAt);
+    return new Promise((resolve, reject) => {
+      this.#waiters.push({ resolve, reject });
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        setImmediate(() => this.#commit());
+      }
+    });
+  }
+
+  async flush(): Promise<void> {
+    if (this.#waiters.length === 0) return;
+    await new Promise<void>((resolve) => {
+      this.#waiters.push({ resolve, reject: () => resolve() });
+    });
+  }
+
+  #commit(): void {
+    this.#scheduled = false;
+    const waiters = this.#waiters;
+    const dropMetrics = this.#dropMetrics;
+    const series = this.#series;
+    const state = this.#state;
+    const claims = this.#claims;
+    this.#waiters = [];
+    this.#dropMetrics = new Set();
+    this.#series = new Map();
+    this.#state = new Map();
+    this.#claims = new Map();
+    const now = this.#clock.nowSeconds();
+    try {
+      this.#db.transaction(() => {
+        for (const metric of dropMetrics) this.#stmt.dropMetric.run(metric);
+        for (const s of series.values()) {
+          if (s.value === null) this.#stmt.deleteSeries.run(s.metric, s.labels);
+          else this.#stmt.upsertSeries.run(s.metric, s.labels, s.value);
+        }
+        for (const w of state.values()) {
+          if (w.value === null) this.#stmt.deleteState.run(w.key);
+          else this.#stmt.upsertState.run(w.key, JSON.stringify(w.value), w.expiresAt ?? null);
+        }
+        for (const [key, expiresAt] of claims) this.#stmt.upsertClaim.run(key, expiresAt);
+        if (now - this.#lastPrune >= PRUNE_EVERY_S) {
+          this.#lastPrune = now;
+          this.#db.prepare('DELETE FROM claims WHERE expires_at <= ?').run(now);
+          this.#db.prepare('DELETE FROM state WHERE expires_at IS NOT NULL AND expires_at <= ?').run(now);
+        }
+      })();
+      this.#lastError = undefined;
+    } catch (err) {
+      this.#lastError = err as Error;
+      const failure = new StoreUnavailableError('the store could not save the change', { cause: err });
+      for (const w of waiters) w.reject(failure);
+      return;
+    }
+    for (const w of waiters) w.resolve();
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    if (this.#scheduled) this.#commit();
+    this.#closed = true;
+    this.#db.close();
+  }
+}
+
+function encodeValue(v: SeriesValue): string {
+  return JSON.stringify(v.kind === 'number' ? v.value : { c: v.counts, s: v.sum, n: v.count });
+}
+
+function decodeValue(text: string): SeriesValue {
+  const v = JSON.parse(text) as number | { c: number[]; s: number; n: number };
+  return typeof v === 'number'
+    ? { kind: 'number', value: v }
+    : { kind: 'histogram', counts: v.c, sum: v.s, count: v.n };
+}

@@ -1,0 +1,66 @@
+/**
+ * The one place state lives (SPEC section 9): metric series, dedupe keys, job and pipeline
+ * lifecycle state, scraper checkpoints. Everything is async so a networked implementation
+ * (Redis) fits behind the same interface; handlers only ever see this interface.
+ */
+
+/** A counter or gauge holds one number; a histogram its cumulative-free bucket counts. */
+export type SeriesValue =
+  | { readonly kind: 'number'; readonly value: number }
+  | {
+      readonly kind: 'histogram';
+      /** Observations per bucket, not cumulative; the last entry is the +Inf bucket. */
+      readonly counts: readonly number[];
+      readonly sum: number;
+      readonly count: number;
+    };
+
+export interface SeriesRecord {
+  /** Exposed metric name, e.g. `delivery_deployment_duration_seconds`. */
+  readonly metric: string;
+  /** Label values in the metric's label order. */
+  readonly labels: readonly string[];
+  readonly value: SeriesValue;
+}
+
+export interface StateWrite {
+  readonly key: string;
+  /** JSON-serialisable; `null` deletes the key. */
+  readonly value: unknown;
+  /** Unix seconds after which the key may be forgotten. */
+  readonly expiresAt?: number;
+}
+
+export interface WriteBatch {
+  /** Whole metrics to forget, applied before `series` of the same batch. */
+  readonly dropMetrics?: readonly string[];
+  /** Series to store (full value) or, with `value: null`, to forget. */
+  readonly series?: ReadonlyArray<SeriesRecord | { metric: string; labels: readonly string[]; value: null }>;
+  readonly state?: readonly StateWrite[];
+  /** Dedupe keys to remember until `expiresAt` (unix seconds). */
+  readonly claims?: ReadonlyArray<{ readonly key: string; readonly expiresAt: number }>;
+}
+
+export interface Store {
+  readonly kind: 'embedded' | 'redis';
+  /** Resolves when the store answers; rejects with StoreUnavailableError otherwise. */
+  ping(): Promise<void>;
+  loadSeries(): Promise<SeriesRecord[]>;
+  /** True if the dedupe key was claimed by an earlier write, durable or still in flight. */
+  hasClaim(key: string): Promise<boolean>;
+  getState(key: string): Promise<unknown>;
+  /** Resolves once the batch is durable: it survives `kill -9` of the process. */
+  write(batch: WriteBatch): Promise<void>;
+  /** Waits for every write in flight. */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class StoreUnavailableError extends Error {
+  readonly status = 503;
+  readonly expose = true;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreUnavailableError';
+  }
+}
