@@ -34,8 +34,8 @@ export class MetricState {
 
   /** Restores every stored series that still fits its definition. */
   async load(): Promise<void> {
-    for (const f of this.#families.values()) f.clear();
     const records = await this.#store.loadSeries();
+    for (const f of this.#families.values()) f.clear();
     const skipped = new Map<string, number>();
     for (const record of records) {
       const family = this.#families.get(record.metric);

@@ -68,7 +68,7 @@ export class SqliteStore implements Store {
     this.#clock = clock;
     try {
       mkdirSync(dataDir, { recursive: true });
-      this.#db = new Database(join(dataDir, 'delivery-metrics.sqlite'));
+      this.#db = new Database(join(dataDir, 'delivery-metrics.sqlite'), { timeout: 100 });
       this.#db.pragma('journal_mode = WAL');
       this.#db.pragma('synchronous = NORMAL');
       // One process owns DATA_DIR: a second one would overwrite the first one's numbers.
@@ -111,6 +111,7 @@ export class SqliteStore implements Store {
   }
 
   async loadSeries(): Promise<SeriesRecord[]> {
+    if (this.#closed) throw new StoreUnavailableError('the store is closed');
     const rows = this.#db.prepare('SELECT metric, labels, value FROM series').all() as Array<{
       metric: string;
       labels: string;
@@ -124,12 +125,14 @@ export class SqliteStore implements Store {
   }
 
   async hasClaim(key: string): Promise<boolean> {
+    if (this.#closed) throw new StoreUnavailableError('the store is closed');
     const pending = this.#claims.get(key);
     if (pending !== undefined) return pending > this.#clock.nowSeconds();
     return this.#stmt.getClaim.get(key, this.#clock.nowSeconds()) !== undefined;
   }
 
   async getState(key: string): Promise<unknown> {
+    if (this.#closed) throw new StoreUnavailableError('the store is closed');
     const pending = this.#state.get(key);
     if (pending !== undefined) return pending.value === null ? undefined : pending.value;
     const row = this.#stmt.getState.get(key, this.#clock.nowSeconds()) as { value: string } | undefined;

@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError, loadConfig } from '../../../src/config.js';
+import { tempDir } from '../../helpers/temp-dir.js';
+
+describe('loadConfig', () => {
+  it('gives the defaults of SPEC section 3 with nothing set', () => {
+    const config = loadConfig({});
+    assert.deepEqual(config.listen, { host: undefined, port: 2112 });
+    assert.equal(config.dataDir, './data');
+    assert.equal(config.trackedRefs.source, '^(main|master)$');
+    assert.equal(config.scrape.schedule, '* * * * *');
+    assert.equal(config.scrape.lookbackSeconds, 86400);
+    assert.equal(config.scrape.apiMaxRps, 5);
+    assert.equal(config.github.apiUrl.href, 'https://api.github.com/');
+    assert.equal(config.logLevel, 'info');
+    assert.equal(config.catalogPath, undefined);
+    assert.ok(config.catalog.byName.has('deployment_duration_seconds'));
+    assert.ok(config.catalog.byName.has('deployments_total'));
+    assert.ok(config.catalog.byName.has('release_pressure'));
+    assert.equal(config.secrets.has('AUTH_TOKEN'), false);
+  });
+
+  it('names every bad variable in one error', () => {
+    const dir = tempDir();
+    const catalog = join(dir, 'catalog.yaml');
+    writeFileSync(catalog, 'metrics:\n  x_total: {type: summary, help: h}\n');
+    let error: unknown;
+    try {
+      loadConfig({
+        LISTEN_ADDRESS: 'nope',
+        TRACKED_REFS: '(',
+        SCRAPE_SCHEDULE: 'every minute',
+        SCRAPE_LOOKBACK: 'a day',
+        API_MAX_RPS: 'fast',
+        LOG_LEVEL: 'loud',
+        GITLAB_URL: 'gitlab.example.com',
+        GITHUB_REPOS: 'just-a-name',
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'carrier-pigeon',
+        METRICS_CATALOG: catalog,
+        SECRETS_DIR: join(dir, 'missing'),
+      });
+    } catch (err) {
+      error = err;
+    }
+    assert.ok(error instanceof ConfigError);
+    const variables = error.problems.map((p) => p.variable).sort();
+    assert.deepEqual(variables, [
+      'API_MAX_RPS',
+      'GITHUB_REPOS',
+      'GITLAB_URL',
+      'LISTEN_ADDRESS',
+      'LOG_LEVEL',
+      'METRICS_CATALOG',
+      'OTEL_EXPORTER_OTLP_PROTOCOL',
+      'SCRAPE_LOOKBACK',
+      'SCRAPE_SCHEDULE',
+      'SECRETS_DIR',
+      'TRACKED_REFS',
+    ]);
+    assert.match(error.message, /^Invalid configuration \(11 problems\):/);
+    assert.match(error.message, /LISTEN_ADDRESS: 'nope' is not host:port/);
+    assert.match(error.message, /METRICS_CATALOG: metrics\.x_total\.type/);
+  });
+
+  it('refuses REDIS_URL until the Redis store exists, rather than silently using the disk', () => {
+    assert.throws(() => loadConfig({ REDIS_URL: 'redis://localhost:6379' }), /REDIS_URL: the Redis store is not available/);
+  });
+
+  it('accepts a six-field cron with seconds', () => {
+    assert.equal(loadConfig({ SCRAPE_SCHEDULE: '*/10 * * * * *' }).scrape.schedule, '*/10 * * * * *');
+  });
+
+  it('reads any setting from a file in SECRETS_DIR, the file winning over the variable', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'AUTH_TOKEN'), 'from-file\n');
+    writeFileSync(join(dir, 'LISTEN_ADDRESS'), '127.0.0.1:9999');
+    writeFileSync(join(dir, 'lowercase-ignored'), 'x');
+    const config = loadConfig({ SECRETS_DIR: dir, AUTH_TOKEN: 'from-env', DATA_DIR: '/var/lib/dm' });
+    assert.deepEqual(config.secrets.list('AUTH_TOKEN'), ['from-file']);
+    assert.deepEqual(config.listen, { host: '127.0.0.1', port: 9999 });
+    assert.equal(config.dataDir, '/var/lib/dm');
+  });
+});

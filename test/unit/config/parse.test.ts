@@ -1,0 +1,33 @@
+import assert from 'node:assert/strict';
+import { parseDuration, parseListenAddress, parsePositiveNumber, toUpperSnake } from '../../../src/config/parse.js';
+
+describe('setting parsers', () => {
+  it('reads listen addresses with and without a host', () => {
+    assert.deepEqual(parseListenAddress(':2112'), { ok: true, value: { host: undefined, port: 2112 } });
+    assert.deepEqual(parseListenAddress('127.0.0.1:0'), { ok: true, value: { host: '127.0.0.1', port: 0 } });
+    assert.deepEqual(parseListenAddress('[::1]:9000'), { ok: true, value: { host: '::1', port: 9000 } });
+    assert.equal(parseListenAddress('2112').ok, false);
+    assert.equal(parseListenAddress(':99999').ok, false);
+    assert.equal(parseListenAddress('host:port').ok, false);
+  });
+
+  it('reads Go-style durations into seconds', () => {
+    assert.deepEqual(parseDuration('24h'), { ok: true, value: 86400 });
+    assert.deepEqual(parseDuration('1h30m'), { ok: true, value: 5400 });
+    assert.deepEqual(parseDuration('7d'), { ok: true, value: 604800 });
+    assert.deepEqual(parseDuration('1500ms'), { ok: true, value: 1.5 });
+    assert.equal(parseDuration('24').ok, false);
+    assert.equal(parseDuration('h').ok, false);
+    assert.equal(parseDuration('0s').ok, false);
+  });
+
+  it('refuses numbers that are not positive instead of turning them into NaN', () => {
+    assert.deepEqual(parsePositiveNumber('2.5'), { ok: true, value: 2.5 });
+    for (const bad of ['', ' ', 'abc', '0', '-1', 'Infinity']) assert.equal(parsePositiveNumber(bad).ok, false, bad);
+  });
+
+  it('turns paths into setting keys', () => {
+    assert.equal(toUpperSnake('acme/payments-api'), 'ACME_PAYMENTS_API');
+    assert.equal(toUpperSnake('Acme/Platform/ci.tools'), 'ACME_PLATFORM_CI_TOOLS');
+  });
+});

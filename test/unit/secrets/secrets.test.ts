@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Secrets } from '../../../src/secrets/secrets.js';
+import { matchesAny, splitSecretList } from '../../../src/secrets/timing-safe.js';
+import { tempDir } from '../../helpers/temp-dir.js';
+
+const quiet = { info: () => undefined, warn: () => undefined };
+
+async function eventually(check: () => boolean, ms = 3000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('secrets', () => {
+  it('compares against every value of a rotation list', () => {
+    assert.equal(matchesAny('b', ['a', 'b']), true);
+    assert.equal(matchesAny('c', ['a', 'b']), false);
+    assert.equal(matchesAny('', ['']), false);
+    assert.equal(matchesAny(undefined, ['a']), false);
+    assert.equal(matchesAny('a', []), false);
+    assert.deepEqual(splitSecretList(' one , two,,'), ['one', 'two']);
+  });
+
+  it('lists prefixed settings by key', () => {
+    const secrets = new Secrets({ PROM_GROUP_TOKEN_ACME: 'x,y', PROM_GROUP_TOKEN_: 'ignored', OTHER: 'z' }, undefined);
+    assert.deepEqual([...secrets.prefixed('PROM_GROUP_TOKEN_')], [['ACME', ['x', 'y']]]);
+  });
+
+  it('picks up a rotated file without a restart, including a Kubernetes-style symlink swap', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'AUTH_TOKEN'), 'first');
+    const secrets = new Secrets({}, dir);
+    secrets.watch(quiet);
+    try {
+      assert.deepEqual(secrets.list('AUTH_TOKEN'), ['first']);
+      writeFileSync(join(dir, 'AUTH_TOKEN'), 'first,second');
+      await eventually(() => secrets.list('AUTH_TOKEN').length === 2);
+      // Kubernetes writes a new file and renames it over the old one.
+      writeFileSync(join(dir, '.tmp'), 'second');
+      renameSync(join(dir, '.tmp'), join(dir, 'AUTH_TOKEN'));
+      await eventually(() => secrets.list('AUTH_TOKEN').join() === 'second');
+    } finally {
+      secrets.close();
+    }
+  });
+});
