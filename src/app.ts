@@ -4,7 +4,6 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { errorMiddleware } from './http/error-middleware.js';
 import { healthRoutes } from './http/health-routes.js';
-import { HttpError } from './http/http-error.js';
 import { metricsRoutes } from './http/metrics-routes.js';
 import type { MetricState } from './metrics/metric-state.js';
 import type { ServiceMetrics } from './metrics/service-metrics.js';
@@ -48,8 +47,5 @@ export function createApp(deps: AppDeps): Koa {
   pushRoutes(router, deps);
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: true }));
-  app.use((ctx) => {
-    throw new HttpError(404, `no route for ${ctx.method} ${ctx.path}`);
-  });
   return app;
 }

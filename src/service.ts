@@ -84,9 +84,13 @@ export async function startService(
   const stop = () => {
     stopping ??= (async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // A kept-alive connection turns idle once its last request is answered: close those as
+      // they come, and cut whatever is still open when the drain time is up.
+      const idle = setInterval(() => server.closeIdleConnections(), 50);
       server.closeIdleConnections();
       const cut = setTimeout(() => server.closeAllConnections(), DRAIN_MS);
       await closed;
+      clearInterval(idle);
       clearTimeout(cut);
       await store.flush();
       await store.close();

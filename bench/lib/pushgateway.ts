@@ -1,4 +1,5 @@
 import { freePort } from './free-port.js';
+import { send } from './http.js';
 import { cpuTimes, describeExit, type ExitInfo, ManagedProcess } from './process.js';
 
 export interface Pushgateway {
@@ -45,11 +46,10 @@ async function waitReady(url: string, child: ManagedProcess, timeoutMs: number):
       throw new Error(`pushgateway exited before it was ready:\n${child.tail()}`);
     }
     try {
-      const response = await fetch(url);
-      await response.arrayBuffer();
-      if (response.ok) return;
+      await send(url, { method: 'GET' });
+      return;
     } catch {
-      // not listening yet
+      // not listening (or not ready) yet
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }

@@ -16,6 +16,10 @@ export function errorMiddleware(log: Logger): Middleware {
   return async (ctx, next) => {
     try {
       await next();
+      if (ctx.status === 404 && ctx.body == null) {
+        ctx.status = 404;
+        ctx.body = { error: `no route for ${ctx.method} ${ctx.path}` };
+      }
     } catch (err) {
       const e = (err ?? {}) as ExposedError;
       const status = typeof e.status === 'number' && e.status >= 400 && e.status < 600 ? e.status : 500;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { getMetrics, sample, startTestApp, type TestApp } from '../helpers/start-app.js';
 import { push, pushJson, TOKEN } from '../helpers/push.js';
+import { getMetrics, sample, startTestApp, type TestApp } from '../helpers/start-app.js';
 
 const CATALOG = fileURLToPath(new URL('../fixtures/catalog.yaml', import.meta.url));
 
@@ -34,14 +34,28 @@ describe('push API (SPEC section 6)', () => {
 
   it('accepts form-encoded and JSON bodies, labels positional, as a list or by name', async () => {
     assert.equal((await push(app.url, '/api/builds_total/inc', { labels: 'acme/api,success' })).status, 200);
-    assert.equal((await push(app.url, '/api/builds_total/inc', { value: '2', labels: 'acme/api,success' })).status, 200);
-    assert.equal((await pushJson(app.url, '/api/builds_total/inc', { value: 3, labels: ['acme/api', 'success'] })).status, 200);
     assert.equal(
-      (await pushJson(app.url, '/api/builds_total/inc', { value: '4', labels: { result: 'success', project: 'acme/api' } }))
+      (await push(app.url, '/api/builds_total/inc', { value: '2', labels: 'acme/api,success' })).status,
+      200,
+    );
+    assert.equal(
+      (await pushJson(app.url, '/api/builds_total/inc', { value: 3, labels: ['acme/api', 'success'] }))
         .status,
       200,
     );
-    assert.equal((await pushJson(app.url, '/api/builds_total/inc', { labels: 'acme/api,success' })).status, 200);
+    assert.equal(
+      (
+        await pushJson(app.url, '/api/builds_total/inc', {
+          value: '4',
+          labels: { result: 'success', project: 'acme/api' },
+        })
+      ).status,
+      200,
+    );
+    assert.equal(
+      (await pushJson(app.url, '/api/builds_total/inc', { labels: 'acme/api,success' })).status,
+      200,
+    );
     const text = await getMetrics(app.url);
     assert.equal(sample(text, 'delivery_builds_total{project="acme/api",result="success"}'), 11);
   });
@@ -55,31 +69,84 @@ describe('push API (SPEC section 6)', () => {
   });
 
   it('increments a counter without labels from an empty body', async () => {
-    const res = await fetch(`${app.url}/api/plain_total/inc`, { method: 'POST', headers: { 'X-Private-Token': TOKEN } });
+    const res = await fetch(`${app.url}/api/plain_total/inc`, {
+      method: 'POST',
+      headers: { 'X-Private-Token': TOKEN },
+    });
     assert.equal(res.status, 200);
     assert.equal(sample(await getMetrics(app.url), 'delivery_plain_total'), 1);
   });
 
   describe('answers 400 with the reason', () => {
     const cases: Array<[string, string, Record<string, string>, RegExp]> = [
-      ['a value that is not a number', 'deployment_duration_seconds/observe', { value: 'abc', labels: 'x,success' }, /not a finite number/],
-      ['an infinite value', 'deployment_duration_seconds/observe', { value: 'Infinity', labels: 'x,success' }, /not a finite number/],
+      [
+        'a value that is not a number',
+        'deployment_duration_seconds/observe',
+        { value: 'abc', labels: 'x,success' },
+        /not a finite number/,
+      ],
+      [
+        'an infinite value',
+        'deployment_duration_seconds/observe',
+        { value: 'Infinity', labels: 'x,success' },
+        /not a finite number/,
+      ],
       ['NaN', 'queue_depth/set', { value: 'NaN', labels: 'p' }, /not a finite number/],
       ['a hexadecimal value', 'queue_depth/set', { value: '0x10', labels: 'p' }, /not a finite number/],
-      ['a missing value for observe', 'deployment_duration_seconds/observe', { labels: 'x,success' }, /value is required/],
+      [
+        'a missing value for observe',
+        'deployment_duration_seconds/observe',
+        { labels: 'x,success' },
+        /value is required/,
+      ],
       ['a missing value for set', 'queue_depth/set', { labels: 'p' }, /value is required/],
-      ['too few labels', 'deployment_duration_seconds/observe', { value: '1', labels: 'x' }, /takes 2 labels \(target, status\), got 1/],
-      ['too many labels', 'queue_depth/set', { value: '1', labels: 'a,b' }, /takes 1 label \(project\), got 2/],
+      [
+        'too few labels',
+        'deployment_duration_seconds/observe',
+        { value: '1', labels: 'x' },
+        /takes 2 labels \(target, status\), got 1/,
+      ],
+      [
+        'too many labels',
+        'queue_depth/set',
+        { value: '1', labels: 'a,b' },
+        /takes 1 label \(project\), got 2/,
+      ],
       ['no labels where some are needed', 'queue_depth/set', { value: '1' }, /takes 1 label/],
-      ['a value outside a closed set', 'deployment_duration_seconds/observe', { value: '1', labels: 'x,flaky' }, /label status must be one of success, failed; got 'flaky'/],
+      [
+        'a value outside a closed set',
+        'deployment_duration_seconds/observe',
+        { value: '1', labels: 'x,flaky' },
+        /label status must be one of success, failed; got 'flaky'/,
+      ],
       ['an empty label value', 'builds_total/inc', { labels: ',success' }, /label project is empty/],
-      ['observe on a counter', 'builds_total/observe', { value: '1', labels: 'p,success' }, /counter: it has no observe/],
+      [
+        'observe on a counter',
+        'builds_total/observe',
+        { value: '1', labels: 'p,success' },
+        /counter: it has no observe/,
+      ],
       ['set on a counter', 'builds_total/set', { value: '1', labels: 'p,success' }, /counter: it has no set/],
       ['dec on a counter', 'builds_total/dec', { labels: 'p,success' }, /counter: it has no dec/],
-      ['inc on a histogram', 'deployment_duration_seconds/inc', { labels: 'x,success' }, /histogram: it has no inc/],
+      [
+        'inc on a histogram',
+        'deployment_duration_seconds/inc',
+        { labels: 'x,success' },
+        /histogram: it has no inc/,
+      ],
       ['observe on a gauge', 'queue_depth/observe', { value: '1', labels: 'p' }, /gauge: it has no observe/],
-      ['a negative counter increment', 'builds_total/inc', { value: '-1', labels: 'p,success' }, /only goes up/],
-      ['an unknown field', 'builds_total/inc', { labels: 'p,success', colour: 'red' }, /unknown field 'colour'/],
+      [
+        'a negative counter increment',
+        'builds_total/inc',
+        { value: '-1', labels: 'p,success' },
+        /only goes up/,
+      ],
+      [
+        'an unknown field',
+        'builds_total/inc',
+        { labels: 'p,success', colour: 'red' },
+        /unknown field 'colour'/,
+      ],
     ];
     for (const [what, path, fields, reason] of cases) {
       it(`for ${what}`, async () => {
@@ -99,7 +166,9 @@ describe('push API (SPEC section 6)', () => {
       const missing = await pushJson(app.url, '/api/builds_total/inc', { labels: { project: 'p' } });
       assert.equal(missing.status, 400);
       assert.match(missing.body.error ?? '', /needs label result/);
-      const unknown = await pushJson(app.url, '/api/builds_total/inc', { labels: { project: 'p', result: 'success', x: 'y' } });
+      const unknown = await pushJson(app.url, '/api/builds_total/inc', {
+        labels: { project: 'p', result: 'success', x: 'y' },
+      });
       assert.equal(unknown.status, 400);
       assert.match(unknown.body.error ?? '', /has no label x/);
     });
@@ -109,7 +178,10 @@ describe('push API (SPEC section 6)', () => {
       await push(app.url, '/api/deployment_duration_seconds/observe', { value: '5', labels: 'x,flaky' });
       const text = await getMetrics(app.url);
       assert.doesNotMatch(text, /^delivery_deployment_duration_seconds_count/m);
-      assert.equal(sample(text, 'delivery_push_requests_total{metric="deployment_duration_seconds",outcome="invalid"}'), 2);
+      assert.equal(
+        sample(text, 'delivery_push_requests_total{metric="deployment_duration_seconds",outcome="invalid"}'),
+        2,
+      );
     });
   });
 
@@ -118,12 +190,20 @@ describe('push API (SPEC section 6)', () => {
     assert.equal(missing.status, 401);
     const wrong = await push(app.url, '/api/queue_depth/set', { value: '1', labels: 'p' }, 'not-the-token');
     assert.equal(wrong.status, 401);
-    const prefix = await push(app.url, '/api/queue_depth/set', { value: '1', labels: 'p' }, TOKEN.slice(0, -1));
+    const prefix = await push(
+      app.url,
+      '/api/queue_depth/set',
+      { value: '1', labels: 'p' },
+      TOKEN.slice(0, -1),
+    );
     assert.equal(prefix.status, 401);
     const del = await fetch(`${app.url}/api/queue_depth`, { method: 'DELETE' });
     assert.equal(del.status, 401);
     const text = await getMetrics(app.url);
-    assert.equal(sample(text, 'delivery_push_requests_total{metric="queue_depth",outcome="unauthorized"}'), 4);
+    assert.equal(
+      sample(text, 'delivery_push_requests_total{metric="queue_depth",outcome="unauthorized"}'),
+      4,
+    );
     assert.equal(sample(text, 'delivery_queue_depth{project="p"}'), undefined);
   });
 
@@ -175,8 +255,16 @@ describe('push API (SPEC section 6)', () => {
   it('DELETE clears a metric, and a cartesian one comes back with every combination at 0', async () => {
     await push(app.url, '/api/queue_depth/set', { value: '3', labels: 'p' });
     await push(app.url, '/api/lights/set', { value: '7', labels: 'red,on' });
-    assert.equal((await fetch(`${app.url}/api/queue_depth`, { method: 'DELETE', headers: { 'X-Private-Token': TOKEN } })).status, 200);
-    assert.equal((await fetch(`${app.url}/api/lights`, { method: 'DELETE', headers: { 'X-Private-Token': TOKEN } })).status, 200);
+    assert.equal(
+      (await fetch(`${app.url}/api/queue_depth`, { method: 'DELETE', headers: { 'X-Private-Token': TOKEN } }))
+        .status,
+      200,
+    );
+    assert.equal(
+      (await fetch(`${app.url}/api/lights`, { method: 'DELETE', headers: { 'X-Private-Token': TOKEN } }))
+        .status,
+      200,
+    );
     const text = await getMetrics(app.url);
     assert.equal(sample(text, 'delivery_queue_depth{project="p"}'), undefined);
     const lights = text.split('\n').filter((l) => l.startsWith('delivery_lights{'));
@@ -202,7 +290,10 @@ describe('push API (SPEC section 6)', () => {
   it('GET /api describes the catalog without a token', async () => {
     const res = await fetch(`${app.url}/api`);
     assert.equal(res.status, 200);
-    const body = (await res.json()) as { metrics: Array<Record<string, unknown>>; experiments: Array<Record<string, unknown>> };
+    const body = (await res.json()) as {
+      metrics: Array<Record<string, unknown>>;
+      experiments: Array<Record<string, unknown>>;
+    };
     const hist = body.metrics.find((m) => m.name === 'deployment_duration_seconds');
     assert.deepEqual(hist, {
       name: 'deployment_duration_seconds',
@@ -253,9 +344,19 @@ describe('push API without AUTH_TOKEN', () => {
   it('accepts either value of a rotating token list', async () => {
     const app = await startTestApp({ AUTH_TOKEN: 'old-token, new-token' });
     try {
-      assert.equal((await push(app.url, '/api/deployments_total/inc', { labels: 'x,success' }, 'old-token')).status, 200);
-      assert.equal((await push(app.url, '/api/deployments_total/inc', { labels: 'x,success' }, 'new-token')).status, 200);
-      assert.equal((await push(app.url, '/api/deployments_total/inc', { labels: 'x,success' }, 'old-token, new-token')).status, 401);
+      assert.equal(
+        (await push(app.url, '/api/deployments_total/inc', { labels: 'x,success' }, 'old-token')).status,
+        200,
+      );
+      assert.equal(
+        (await push(app.url, '/api/deployments_total/inc', { labels: 'x,success' }, 'new-token')).status,
+        200,
+      );
+      assert.equal(
+        (await push(app.url, '/api/deployments_total/inc', { labels: 'x,success' }, 'old-token, new-token'))
+          .status,
+        401,
+      );
     } finally {
       await app.stop();
     }

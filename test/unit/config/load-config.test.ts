@@ -65,7 +65,10 @@ describe('loadConfig', () => {
   });
 
   it('refuses REDIS_URL until the Redis store exists, rather than silently using the disk', () => {
-    assert.throws(() => loadConfig({ REDIS_URL: 'redis://localhost:6379' }), /REDIS_URL: the Redis store is not available/);
+    assert.throws(
+      () => loadConfig({ REDIS_URL: 'redis://localhost:6379' }),
+      /REDIS_URL: the Redis store is not available/,
+    );
   });
 
   it('accepts a six-field cron with seconds', () => {

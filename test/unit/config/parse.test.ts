@@ -1,5 +1,10 @@
 import assert from 'node:assert/strict';
-import { parseDuration, parseListenAddress, parsePositiveNumber, toUpperSnake } from '../../../src/config/parse.js';
+import {
+  parseDuration,
+  parseListenAddress,
+  parsePositiveNumber,
+  toUpperSnake,
+} from '../../../src/config/parse.js';
 
 describe('setting parsers', () => {
   it('reads listen addresses with and without a host', () => {
@@ -23,7 +28,8 @@ describe('setting parsers', () => {
 
   it('refuses numbers that are not positive instead of turning them into NaN', () => {
     assert.deepEqual(parsePositiveNumber('2.5'), { ok: true, value: 2.5 });
-    for (const bad of ['', ' ', 'abc', '0', '-1', 'Infinity']) assert.equal(parsePositiveNumber(bad).ok, false, bad);
+    for (const bad of ['', ' ', 'abc', '0', '-1', 'Infinity'])
+      assert.equal(parsePositiveNumber(bad).ok, false, bad);
   });
 
   it('turns paths into setting keys', () => {

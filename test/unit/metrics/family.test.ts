@@ -3,7 +3,14 @@ import { Family, SeriesBudgetError } from '../../../src/metrics/family.js';
 
 describe('Family', () => {
   it('renders a histogram in text format with cumulative buckets', () => {
-    const f = new Family({ name: 'h_seconds', help: 'Help with \\ and\nnewline', type: 'histogram', labelNames: ['a'], buckets: [1, 5], maxSeries: 10 });
+    const f = new Family({
+      name: 'h_seconds',
+      help: 'Help with \\ and\nnewline',
+      type: 'histogram',
+      labelNames: ['a'],
+      buckets: [1, 5],
+      maxSeries: 10,
+    });
     f.observe(['x"y'], 0.5);
     f.observe(['x"y'], 5);
     f.observe(['x"y'], 7);
@@ -42,7 +49,13 @@ describe('Family', () => {
     const f = new Family({ name: 'g', help: 'h', type: 'gauge', labelNames: ['project'], maxSeries: 10 });
     f.set(['acme/x'], 1);
     f.set(['other/y'], 2);
-    assert.equal(f.render((l) => l[0] === 'acme/x'), '# HELP g h\n# TYPE g gauge\ng{project="acme/x"} 1\n');
-    assert.equal(f.render(() => false), '');
+    assert.equal(
+      f.render((l) => l[0] === 'acme/x'),
+      '# HELP g h\n# TYPE g gauge\ng{project="acme/x"} 1\n',
+    );
+    assert.equal(
+      f.render(() => false),
+      '',
+    );
   });
 });

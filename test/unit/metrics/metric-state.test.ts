@@ -42,7 +42,10 @@ describe('MetricState', () => {
     const family = state.define(def);
     await state.save({ series: [family.set(['a'], 1)] });
     store.failing = true;
-    await assert.rejects(state.save({ series: [family.inc(['a'], 5), family.set(['b'], 2)] }), StoreUnavailableError);
+    await assert.rejects(
+      state.save({ series: [family.inc(['a'], 5), family.set(['b'], 2)] }),
+      StoreUnavailableError,
+    );
     assert.equal(state.render(), '# HELP g a gauge\n# TYPE g gauge\ng{p="a"} 1\n');
     await store.close();
   });

@@ -33,7 +33,10 @@ describe('push catalog', () => {
     assert.equal(foo?.metricName, 'delivery_experiments_foo_total');
     assert.equal(catalog.byName.get('experiments_foo_total'), foo);
     assert.equal(foo?.maxSeries, 10000);
-    assert.equal(catalog.byName.get('deployment_duration_seconds')?.metricName, 'delivery_deployment_duration_seconds');
+    assert.equal(
+      catalog.byName.get('deployment_duration_seconds')?.metricName,
+      'delivery_deployment_duration_seconds',
+    );
   });
 
   it('lists every problem of a bad catalog at once', () => {
@@ -42,7 +45,13 @@ describe('push catalog', () => {
         metrics: {
           a: { type: 'gauge', help: 'h', labels: ['x', 'x'], buckets: [1] },
           b: { type: 'histogram', help: 'h', labels: ['le', '__x'], buckets: [2, 1] },
-          c: { type: 'counter', help: 'h', labels: ['x', 'y'], values: { x: ['1'], z: ['2'] }, reset: 'cartesian' },
+          c: {
+            type: 'counter',
+            help: 'h',
+            labels: ['x', 'y'],
+            values: { x: ['1'], z: ['2'] },
+            reset: 'cartesian',
+          },
         },
       }),
       [
@@ -76,7 +85,10 @@ describe('push catalog', () => {
 
   it('reads YAML and JSON files and says what is wrong with a broken one', () => {
     const dir = tempDir();
-    writeFileSync(join(dir, 'c.json'), JSON.stringify({ metrics: { x_total: { type: 'counter', help: 'h' } } }));
+    writeFileSync(
+      join(dir, 'c.json'),
+      JSON.stringify({ metrics: { x_total: { type: 'counter', help: 'h' } } }),
+    );
     assert.equal(loadCatalogFile(join(dir, 'c.json')).metrics.length, 1);
     writeFileSync(join(dir, 'c.yaml'), 'metrics: [unclosed');
     assert.throws(() => loadCatalogFile(join(dir, 'c.yaml')), /not valid YAML or JSON/);

@@ -26,7 +26,10 @@ describe('secrets', () => {
   });
 
   it('lists prefixed settings by key', () => {
-    const secrets = new Secrets({ PROM_GROUP_TOKEN_ACME: 'x,y', PROM_GROUP_TOKEN_: 'ignored', OTHER: 'z' }, undefined);
+    const secrets = new Secrets(
+      { PROM_GROUP_TOKEN_ACME: 'x,y', PROM_GROUP_TOKEN_: 'ignored', OTHER: 'z' },
+      undefined,
+    );
     assert.deepEqual([...secrets.prefixed('PROM_GROUP_TOKEN_')], [['ACME', ['x', 'y']]]);
   });
 

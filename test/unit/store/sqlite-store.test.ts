@@ -59,11 +59,21 @@ describe('SqliteStore', () => {
   it('drops a whole metric before the series written after it, and deletes single series', async () => {
     const store = new SqliteStore(dir, clock);
     const n = (value: number) => ({ kind: 'number' as const, value });
-    await store.write({ series: [{ metric: 'g', labels: ['x'], value: n(1) }, { metric: 'g', labels: ['y'], value: n(2) }] });
+    await store.write({
+      series: [
+        { metric: 'g', labels: ['x'], value: n(1) },
+        { metric: 'g', labels: ['y'], value: n(2) },
+      ],
+    });
     // In one turn: a series, a drop of the metric, another series. Only the last survives.
     const a = store.write({ series: [{ metric: 'g', labels: ['z'], value: n(3) }] });
     const b = store.write({ dropMetrics: ['g'], series: [{ metric: 'g', labels: ['w'], value: n(4) }] });
-    const c = store.write({ series: [{ metric: 'other', labels: [], value: n(5) }, { metric: 'other', labels: [], value: null }] });
+    const c = store.write({
+      series: [
+        { metric: 'other', labels: [], value: n(5) },
+        { metric: 'other', labels: [], value: null },
+      ],
+    });
     await Promise.all([a, b, c]);
     assert.deepEqual(await store.loadSeries(), [{ metric: 'g', labels: ['w'], value: n(4) }]);
     await store.close();
@@ -72,7 +82,9 @@ describe('SqliteStore', () => {
   it('commits the writes of one turn together and answers every caller', async () => {
     const store = new SqliteStore(dir, clock);
     const writes = Array.from({ length: 500 }, (_, i) =>
-      store.write({ series: [{ metric: 'c_total', labels: [String(i)], value: { kind: 'number', value: i } }] }),
+      store.write({
+        series: [{ metric: 'c_total', labels: [String(i)], value: { kind: 'number', value: i } }],
+      }),
     );
     await Promise.all(writes);
     assert.equal((await store.loadSeries()).length, 500);
@@ -83,7 +95,8 @@ describe('SqliteStore', () => {
     const store = new SqliteStore(dir, clock);
     assert.throws(
       () => new SqliteStore(dir, clock),
-      (err: unknown) => err instanceof StoreUnavailableError && /another delivery-metrics process/.test(err.message),
+      (err: unknown) =>
+        err instanceof StoreUnavailableError && /another delivery-metrics process/.test(err.message),
     );
     await store.close();
   });

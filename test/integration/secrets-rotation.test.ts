@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { push } from '../helpers/push.js';
+import { startTestApp } from '../helpers/start-app.js';
+import { tempDir } from '../helpers/temp-dir.js';
+
+async function until(check: () => Promise<boolean>, ms = 4000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('not in time');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describe('secret rotation through SECRETS_DIR', () => {
+  it('accepts the new token and then drops the old one, without a restart', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'AUTH_TOKEN'), 'old-secret\n');
+    const app = await startTestApp({ SECRETS_DIR: dir });
+    const inc = (token: string) =>
+      push(app.url, '/api/deployments_total/inc', { labels: 'x,success' }, token);
+    try {
+      assert.equal((await inc('old-secret')).status, 200);
+      assert.equal((await inc('new-secret')).status, 401);
+
+      // Step 1 of a rotation: both values are valid.
+      writeFileSync(join(dir, 'AUTH_TOKEN'), 'old-secret,new-secret\n');
+      await until(async () => (await inc('new-secret')).status === 200);
+      assert.equal((await inc('old-secret')).status, 200);
+
+      // Step 2: only the new one. Written the way Kubernetes swaps a secret volume.
+      writeFileSync(join(dir, '.AUTH_TOKEN.tmp'), 'new-secret');
+      renameSync(join(dir, '.AUTH_TOKEN.tmp'), join(dir, 'AUTH_TOKEN'));
+      await until(async () => (await inc('old-secret')).status === 401);
+      assert.equal((await inc('new-secret')).status, 200);
+
+      // The rotation is logged by name only.
+      assert.ok(app.logs.some((l) => l.msg === 'secrets reloaded'));
+      assert.ok(!app.rawLogs().includes('old-secret'));
+      assert.ok(!app.rawLogs().includes('new-secret'));
+    } finally {
+      await app.stop();
+    }
+  });
+
+  it('turns the per-group endpoint on when its token file appears', async () => {
+    const dir = tempDir();
+    const app = await startTestApp({ SECRETS_DIR: dir });
+    try {
+      const get = () =>
+        fetch(`${app.url}/prom/acme/metrics`, { headers: { Authorization: 'Bearer group-secret' } });
+      assert.equal((await get()).status, 404);
+      writeFileSync(join(dir, 'PROM_GROUP_TOKEN_ACME'), 'group-secret');
+      await until(async () => (await get()).status === 200);
+    } finally {
+      await app.stop();
+    }
+  });
+});
