@@ -29,8 +29,8 @@ export async function renderGroup(registry: Registry, state: MetricState, group:
   }
   return (
     out +
-    state.render((family, labels) => {
-      const i = family.def.labelNames.indexOf('project');
+    state.render((view, labels) => {
+      const i = view.labelNames.indexOf('project');
       return i >= 0 && projectInGroup(labels[i] ?? '', group);
     })
   );

@@ -10,11 +10,12 @@ export interface FamilyDef {
   readonly labelNames: readonly string[];
   /** Upper bounds of a histogram, without +Inf. */
   readonly buckets?: readonly number[];
-  /** Most series this family may hold; a new one past it is refused. */
+  /** Most series this label set may hold; a new one past it is refused. */
   readonly maxSeries: number;
 }
 
 interface Series {
+  readonly view: FamilyView;
   readonly labels: readonly string[];
   value: number;
   /** Histogram: observations per bucket (not cumulative), +Inf last. */
@@ -37,31 +38,113 @@ export class SeriesBudgetError extends Error {
   }
 }
 
-export const seriesKey = (labels: readonly string[]): string => JSON.stringify(labels);
+export class FamilyConflictError extends Error {
+  constructor(name: string, reason: string) {
+    super(`metric ${name} is declared twice in ways that cannot share one name: ${reason}`);
+    this.name = 'FamilyConflictError';
+  }
+}
 
 /**
- * A metric whose series are durable: it changes only through these methods, each of which
- * returns the record to hand to the Store. Rendered lines are cached per series, so a scrape
- * re-renders only what changed since the last one.
+ * One exposed metric name (one HELP, one TYPE). Its series are durable: they change only
+ * through a FamilyView, whose methods return the record to hand to the Store. Rendered lines
+ * are cached per series, so a scrape re-renders only what changed since the last one.
+ *
+ * A family may have several views with different label names. SPEC names
+ * `delivery_deployment_duration_seconds` both for the push catalog (target, status) and for
+ * deployments from webhooks (source, project, environment, status); the text format allows
+ * series of one family to carry different labels, so both live under the one name.
  */
 export class Family {
-  readonly def: FamilyDef;
+  readonly name: string;
+  readonly help: string;
+  readonly type: FamilyType;
+  readonly #views: FamilyView[] = [];
   readonly #series = new Map<string, Series>();
   readonly #header: string;
-  readonly #les: string[];
 
   constructor(def: FamilyDef) {
-    this.def = def;
+    this.name = def.name;
+    this.help = def.help;
+    this.type = def.type;
     this.#header = header(def.name, def.help, def.type);
-    this.#les = [...(def.buckets ?? []).map((b) => `le="${formatValue(b)}"`), 'le="+Inf"'];
+  }
+
+  /** The view with these label names, created on first use. */
+  view(def: FamilyDef): FamilyView {
+    if (def.type !== this.type) throw new FamilyConflictError(this.name, `a ${this.type} and a ${def.type}`);
+    const key = def.labelNames.join(',');
+    const existing = this.#views.find((v) => v.labelNames.join(',') === key);
+    if (existing !== undefined) {
+      if (JSON.stringify(existing.buckets) !== JSON.stringify(def.buckets ?? []))
+        throw new FamilyConflictError(this.name, `labels (${key}) with different buckets`);
+      return existing;
+    }
+    const view = new FamilyView(this, def, this.#series);
+    this.#views.push(view);
+    return view;
   }
 
   get size(): number {
     return this.#series.size;
   }
 
+  /** Puts back a stored series at start-up. False when no view fits it. */
+  restore(record: SeriesRecord): boolean {
+    const names = Object.keys(record.labels).join(',');
+    const view = this.#views.find((v) => v.labelNames.join(',') === names);
+    return view?.restore(record) ?? false;
+  }
+
+  clearAll(): void {
+    this.#series.clear();
+    for (const v of this.#views) v.forgetCount();
+  }
+
+  /** HELP, TYPE and the lines of every series, or only of those `keep` accepts. */
+  render(keep?: (view: FamilyView, labels: readonly string[]) => boolean): string {
+    let out = '';
+    for (const s of this.#series.values()) {
+      if (keep !== undefined && !keep(s.view, s.labels)) continue;
+      s.text ??= s.view.lines(s);
+      out += s.text;
+    }
+    // A filtered view leaves out families it has nothing of; the full view shows them all.
+    return keep !== undefined && out === '' ? '' : this.#header + out;
+  }
+}
+
+export class FamilyView {
+  readonly family: Family;
+  readonly labelNames: readonly string[];
+  readonly buckets: readonly number[];
+  readonly maxSeries: number;
+  readonly #all: Map<string, Series>;
+  readonly #les: string[];
+  readonly #prefix: string;
+  #size = 0;
+
+  constructor(family: Family, def: FamilyDef, all: Map<string, Series>) {
+    this.family = family;
+    this.labelNames = def.labelNames;
+    this.buckets = def.buckets ?? [];
+    this.maxSeries = def.maxSeries;
+    this.#all = all;
+    this.#les = [...this.buckets.map((b) => `le="${formatValue(b)}"`), 'le="+Inf"'];
+    this.#prefix = `${this.labelNames.join(',')}\u0000`;
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
   has(labels: readonly string[]): boolean {
-    return this.#series.has(seriesKey(labels));
+    return this.#all.has(this.#key(labels));
+  }
+
+  /** The current value of a counter or gauge series, if it exists. */
+  valueOf(labels: readonly string[]): number | undefined {
+    return this.#all.get(this.#key(labels))?.value;
   }
 
   inc(labels: readonly string[], by: number): SeriesRecord {
@@ -78,75 +161,106 @@ export class Family {
 
   observe(labels: readonly string[], value: number): SeriesRecord {
     const s = this.#get(labels);
-    const buckets = this.def.buckets ?? [];
+    const counts = s.counts as number[];
     let i = 0;
-    while (i < buckets.length && value > (buckets[i] as number)) i++;
-    (s.counts as number[])[i] = ((s.counts as number[])[i] ?? 0) + 1;
+    while (i < this.buckets.length && value > (this.buckets[i] as number)) i++;
+    counts[i] = (counts[i] ?? 0) + 1;
     s.sum += value;
     s.count += 1;
     return this.#touched(s);
   }
 
-  /** Forgets every series; returns nothing to write but the drop of this metric. */
-  clear(): void {
-    this.#series.clear();
+  /** Forgets one series; returns the deletion to hand to the Store, if it existed. */
+  remove(labels: readonly string[]): SeriesRecord | undefined {
+    const key = this.#key(labels);
+    if (!this.#all.delete(key)) return undefined;
+    this.#size--;
+    return { metric: this.family.name, labels: this.#labelObject(labels), value: null };
+  }
+
+  /** Forgets every series of this view; returns the deletions to hand to the Store. */
+  clear(): SeriesRecord[] {
+    const removed: SeriesRecord[] = [];
+    for (const [key, s] of this.#all) {
+      if (s.view !== this) continue;
+      this.#all.delete(key);
+      removed.push({ metric: this.family.name, labels: this.#labelObject(s.labels), value: null });
+    }
+    this.#size = 0;
+    return removed;
   }
 
   /** Creates a series at zero (used by cartesian reset), ignoring the budget. */
   zero(labels: readonly string[]): SeriesRecord {
+    const key = this.#key(labels);
+    if (!this.#all.has(key)) this.#size++;
     const s = this.#create(labels);
-    this.#series.set(seriesKey(labels), s);
+    this.#all.set(key, s);
     return this.#record(s);
   }
 
-  /** Puts back a stored series at start-up. False when it does not fit this definition. */
   restore(record: SeriesRecord): boolean {
-    if (record.labels.length !== this.def.labelNames.length) return false;
-    const histogram = this.def.type === 'histogram';
-    if (histogram !== (record.value.kind === 'histogram')) return false;
-    const s = this.#create(record.labels);
-    if (record.value.kind === 'histogram') {
-      if (record.value.counts.length !== (this.def.buckets?.length ?? 0) + 1) return false;
-      s.counts = [...record.value.counts];
-      s.sum = record.value.sum;
-      s.count = record.value.count;
+    const labels = this.labelNames.map((n) => record.labels[n] ?? '');
+    const value = record.value;
+    if (value === null || (this.family.type === 'histogram') !== (value.kind === 'histogram')) return false;
+    const s = this.#create(labels);
+    if (value.kind === 'histogram') {
+      if (value.counts.length !== this.buckets.length + 1) return false;
+      s.counts = [...value.counts];
+      s.sum = value.sum;
+      s.count = value.count;
     } else {
-      s.value = record.value.value;
+      s.value = value.value;
     }
-    this.#series.set(seriesKey(record.labels), s);
+    const key = this.#key(labels);
+    if (!this.#all.has(key)) this.#size++;
+    this.#all.set(key, s);
     return true;
   }
 
-  /** HELP, TYPE and the lines of every series, or only of those `keep` accepts. */
-  render(keep?: (labels: readonly string[]) => boolean): string {
+  /** @internal Called when the family drops every series at once. */
+  forgetCount(): void {
+    this.#size = 0;
+  }
+
+  /** @internal The exposition lines of one series of this view. */
+  lines(s: Series): string {
+    const name = this.family.name;
+    if (s.counts === undefined)
+      return `${name}${formatLabels(this.labelNames, s.labels)} ${formatValue(s.value)}\n`;
     let out = '';
-    for (const s of this.#series.values()) {
-      if (keep !== undefined && !keep(s.labels)) continue;
-      s.text ??= this.#lines(s);
-      out += s.text;
+    let cumulative = 0;
+    for (let i = 0; i < s.counts.length; i++) {
+      cumulative += s.counts[i] ?? 0;
+      out += `${name}_bucket${formatLabels(this.labelNames, s.labels, this.#les[i])} ${cumulative}\n`;
     }
-    // A filtered view leaves out families it has nothing of; the full view shows them all.
-    return keep !== undefined && out === '' ? '' : this.#header + out;
+    const labels = formatLabels(this.labelNames, s.labels);
+    return `${out}${name}_sum${labels} ${formatValue(s.sum)}\n${name}_count${labels} ${s.count}\n`;
+  }
+
+  #key(labels: readonly string[]): string {
+    return this.#prefix + JSON.stringify(labels);
   }
 
   #get(labels: readonly string[]): Series {
-    const key = seriesKey(labels);
-    let s = this.#series.get(key);
+    const key = this.#key(labels);
+    let s = this.#all.get(key);
     if (s === undefined) {
-      if (this.#series.size >= this.def.maxSeries)
-        throw new SeriesBudgetError(this.def.name, this.def.maxSeries);
+      if (this.#size >= this.maxSeries) throw new SeriesBudgetError(this.family.name, this.maxSeries);
       s = this.#create(labels);
-      this.#series.set(key, s);
+      this.#all.set(key, s);
+      this.#size++;
     }
     return s;
   }
 
   #create(labels: readonly string[]): Series {
-    const histogram = this.def.type === 'histogram';
     return {
+      view: this,
       labels: [...labels],
       value: 0,
-      counts: histogram ? new Array<number>((this.def.buckets?.length ?? 0) + 1).fill(0) : undefined,
+      counts:
+        this.family.type === 'histogram' ? new Array<number>(this.buckets.length + 1).fill(0) : undefined,
       sum: 0,
       count: 0,
       text: undefined,
@@ -158,25 +272,19 @@ export class Family {
     return this.#record(s);
   }
 
+  #labelObject(labels: readonly string[]): Record<string, string> {
+    const out: Record<string, string> = {};
+    this.labelNames.forEach((n, i) => {
+      out[n] = labels[i] ?? '';
+    });
+    return out;
+  }
+
   #record(s: Series): SeriesRecord {
     const value: SeriesValue =
       s.counts === undefined
         ? { kind: 'number', value: s.value }
         : { kind: 'histogram', counts: [...s.counts], sum: s.sum, count: s.count };
-    return { metric: this.def.name, labels: s.labels, value };
-  }
-
-  #lines(s: Series): string {
-    const { name, labelNames } = this.def;
-    if (s.counts === undefined)
-      return `${name}${formatLabels(labelNames, s.labels)} ${formatValue(s.value)}\n`;
-    let out = '';
-    let cumulative = 0;
-    for (let i = 0; i < s.counts.length; i++) {
-      cumulative += s.counts[i] ?? 0;
-      out += `${name}_bucket${formatLabels(labelNames, s.labels, this.#les[i])} ${cumulative}\n`;
-    }
-    const labels = formatLabels(labelNames, s.labels);
-    return `${out}${name}_sum${labels} ${formatValue(s.sum)}\n${name}_count${labels} ${s.count}\n`;
+    return { metric: this.family.name, labels: this.#labelObject(s.labels), value };
   }
 }

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import type { SeriesRecord, Store, WriteBatch } from '../store/store.js';
-import { Family, type FamilyDef } from './family.js';
+import type { Store, WriteBatch } from '../store/store.js';
+import { Family, type FamilyDef, type FamilyView } from './family.js';
 
 /**
  * The durable metrics: families whose series are kept in the Store and restored at start-up.
@@ -17,11 +17,14 @@ export class MetricState {
     this.#log = deps.log;
   }
 
-  define(def: FamilyDef): Family {
-    if (this.#families.has(def.name)) throw new Error(`metric ${def.name} is defined twice`);
-    const family = new Family(def);
-    this.#families.set(def.name, family);
-    return family;
+  /** The view of `def.name` with `def.labelNames`; throws FamilyConflictError on a clash. */
+  define(def: FamilyDef): FamilyView {
+    let family = this.#families.get(def.name);
+    if (family === undefined) {
+      family = new Family(def);
+      this.#families.set(def.name, family);
+    }
+    return family.view(def);
   }
 
   get(name: string): Family | undefined {
@@ -35,7 +38,7 @@ export class MetricState {
   /** Restores every stored series that still fits its definition. */
   async load(): Promise<void> {
     const records = await this.#store.loadSeries();
-    for (const f of this.#families.values()) f.clear();
+    for (const f of this.#families.values()) f.clearAll();
     const skipped = new Map<string, number>();
     for (const record of records) {
       const family = this.#families.get(record.metric);
@@ -62,13 +65,9 @@ export class MetricState {
    * holds, so a refused change (answered 503) has no effect. The reload runs within the same
    * microtask drain as the failure, before any other request can change memory.
    */
-  async save(batch: { series?: SeriesRecord[]; dropMetrics?: string[] }): Promise<void> {
-    const write: WriteBatch = {
-      ...(batch.series ? { series: batch.series } : {}),
-      ...(batch.dropMetrics ? { dropMetrics: batch.dropMetrics } : {}),
-    };
+  async save(batch: WriteBatch): Promise<void> {
     try {
-      await this.#store.write(write);
+      await this.#store.write(batch);
     } catch (err) {
       try {
         await this.load();
@@ -80,11 +79,9 @@ export class MetricState {
   }
 
   /** Every family in text format; with `keep`, only series it accepts. */
-  render(keep?: (family: Family, labels: readonly string[]) => boolean): string {
+  render(keep?: (view: FamilyView, labels: readonly string[]) => boolean): string {
     let out = '';
-    for (const f of this.#families.values()) {
-      out += keep === undefined ? f.render() : f.render((labels) => keep(f, labels));
-    }
+    for (const f of this.#families.values()) out += f.render(keep);
     return out;
   }
 }

@@ -1,5 +1,5 @@
 import { HttpError } from '../http/http-error.js';
-import type { Family } from '../metrics/family.js';
+import type { FamilyView } from '../metrics/family.js';
 import type { MetricState } from '../metrics/metric-state.js';
 import type { SeriesRecord } from '../store/store.js';
 import type { Catalog, PushMetricDef } from './catalog.js';
@@ -19,7 +19,7 @@ const NUMBER = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 /** The push API's rules (SPEC section 6), apart from HTTP. */
 export class PushService {
   readonly #state: MetricState;
-  readonly #families = new Map<PushMetricDef, Family>();
+  readonly #families = new Map<PushMetricDef, FamilyView>();
 
   constructor(deps: { catalog: Catalog; state: MetricState }) {
     this.#state = deps.state;
@@ -61,12 +61,12 @@ export class PushService {
   /** DELETE: forget every series, or with `reset: cartesian` put every combination back at 0. */
   async reset(def: PushMetricDef): Promise<void> {
     const family = this.#family(def);
-    family.clear();
-    const series = def.reset === 'cartesian' ? cartesian(def).map((labels) => family.zero(labels)) : [];
-    await this.#state.save({ dropMetrics: [def.metricName], series });
+    const series = family.clear();
+    if (def.reset === 'cartesian') series.push(...cartesian(def).map((labels) => family.zero(labels)));
+    await this.#state.save({ series });
   }
 
-  #family(def: PushMetricDef): Family {
+  #family(def: PushMetricDef): FamilyView {
     const family = this.#families.get(def);
     if (family === undefined)
       throw new Error(`${def.name} is not in the catalog this service was built with`);

@@ -47,14 +47,12 @@ export class SqliteStore implements Store {
   readonly #stmt: {
     upsertSeries: Database.Statement;
     deleteSeries: Database.Statement;
-    dropMetric: Database.Statement;
     upsertState: Database.Statement;
     deleteState: Database.Statement;
     getState: Database.Statement;
     upsertClaim: Database.Statement;
     getClaim: Database.Statement;
   };
-  #dropMetrics = new Set<string>();
   #series = new Map<string, PendingSeries>();
   #state = new Map<string, StateWrite>();
   #claims = new Map<string, number>();
@@ -89,7 +87,6 @@ export class SqliteStore implements Store {
     this.#stmt = {
       upsertSeries: db.prepare('INSERT OR REPLACE INTO series (metric, labels, value) VALUES (?, ?, ?)'),
       deleteSeries: db.prepare('DELETE FROM series WHERE metric = ? AND labels = ?'),
-      dropMetric: db.prepare('DELETE FROM series WHERE metric = ?'),
       upsertState: db.prepare('INSERT OR REPLACE INTO state (key, value, expires_at) VALUES (?, ?, ?)'),
       deleteState: db.prepare('DELETE FROM state WHERE key = ?'),
       getState: db.prepare(
@@ -119,7 +116,7 @@ export class SqliteStore implements Store {
     }>;
     return rows.map((r) => ({
       metric: r.metric,
-      labels: JSON.parse(r.labels) as string[],
+      labels: JSON.parse(r.labels) as Record<string, string>,
       value: decodeValue(r.value),
     }));
   }
@@ -141,10 +138,6 @@ export class SqliteStore implements Store {
 
   write(batch: WriteBatch): Promise<void> {
     if (this.#closed) return Promise.reject(new StoreUnavailableError('the store is closed'));
-    for (const metric of batch.dropMetrics ?? []) {
-      this.#dropMetrics.add(metric);
-      for (const [k, s] of this.#series) if (s.metric === metric) this.#series.delete(k);
-    }
     for (const s of batch.series ?? []) {
       const labels = JSON.stringify(s.labels);
       this.#series.set(`${s.metric}\u0000${labels}`, {
@@ -174,19 +167,16 @@ export class SqliteStore implements Store {
   #commit(): void {
     this.#scheduled = false;
     const waiters = this.#waiters;
-    const dropMetrics = this.#dropMetrics;
     const series = this.#series;
     const state = this.#state;
     const claims = this.#claims;
     this.#waiters = [];
-    this.#dropMetrics = new Set();
     this.#series = new Map();
     this.#state = new Map();
     this.#claims = new Map();
     const now = this.#clock.nowSeconds();
     try {
       this.#db.transaction(() => {
-        for (const metric of dropMetrics) this.#stmt.dropMetric.run(metric);
         for (const s of series.values()) {
           if (s.value === null) this.#stmt.deleteSeries.run(s.metric, s.labels);
           else this.#stmt.upsertSeries.run(s.metric, s.labels, s.value);

@@ -18,9 +18,10 @@ export type SeriesValue =
 export interface SeriesRecord {
   /** Exposed metric name, e.g. `delivery_deployment_duration_seconds`. */
   readonly metric: string;
-  /** Label values in the metric's label order. */
-  readonly labels: readonly string[];
-  readonly value: SeriesValue;
+  /** Label names to values, in the metric's label order. */
+  readonly labels: Readonly<Record<string, string>>;
+  /** The full value, or `null` to forget the series. */
+  readonly value: SeriesValue | null;
 }
 
 export interface StateWrite {
@@ -32,10 +33,8 @@ export interface StateWrite {
 }
 
 export interface WriteBatch {
-  /** Whole metrics to forget, applied before `series` of the same batch. */
-  readonly dropMetrics?: readonly string[];
-  /** Series to store (full value) or, with `value: null`, to forget. */
-  readonly series?: ReadonlyArray<SeriesRecord | { metric: string; labels: readonly string[]; value: null }>;
+  /** Series to store (full value) or, with `value: null`, to forget. Later entries win. */
+  readonly series?: readonly SeriesRecord[];
   readonly state?: readonly StateWrite[];
   /** Dedupe keys to remember until `expiresAt` (unix seconds). */
   readonly claims?: ReadonlyArray<{ readonly key: string; readonly expiresAt: number }>;

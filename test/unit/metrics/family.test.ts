@@ -1,21 +1,34 @@
 import assert from 'node:assert/strict';
-import { Family, SeriesBudgetError } from '../../../src/metrics/family.js';
+import {
+  Family,
+  FamilyConflictError,
+  type FamilyDef,
+  SeriesBudgetError,
+} from '../../../src/metrics/family.js';
+
+function view(def: Omit<FamilyDef, 'maxSeries'> & { maxSeries?: number }) {
+  return new Family({ maxSeries: 10, ...def }).view({ maxSeries: 10, ...def });
+}
 
 describe('Family', () => {
   it('renders a histogram in text format with cumulative buckets', () => {
-    const f = new Family({
+    const h = view({
       name: 'h_seconds',
       help: 'Help with \\ and\nnewline',
       type: 'histogram',
       labelNames: ['a'],
       buckets: [1, 5],
-      maxSeries: 10,
     });
-    f.observe(['x"y'], 0.5);
-    f.observe(['x"y'], 5);
-    f.observe(['x"y'], 7);
+    h.observe(['x"y'], 0.5);
+    h.observe(['x"y'], 5);
+    const record = h.observe(['x"y'], 7);
+    assert.deepEqual(record, {
+      metric: 'h_seconds',
+      labels: { a: 'x"y' },
+      value: { kind: 'histogram', counts: [1, 1, 1], sum: 12.5, count: 3 },
+    });
     assert.equal(
-      f.render(),
+      h.family.render(),
       [
         '# HELP h_seconds Help with \\\\ and\\nnewline',
         '# TYPE h_seconds histogram',
@@ -30,32 +43,86 @@ describe('Family', () => {
   });
 
   it('re-renders a series after it changes', () => {
-    const f = new Family({ name: 'c_total', help: 'h', type: 'counter', labelNames: [], maxSeries: 10 });
-    f.inc([], 1);
-    assert.match(f.render(), /^c_total 1$/m);
-    f.inc([], 2);
-    assert.match(f.render(), /^c_total 3$/m);
+    const c = view({ name: 'c_total', help: 'h', type: 'counter', labelNames: [] });
+    c.inc([], 1);
+    assert.match(c.family.render(), /^c_total 1$/m);
+    c.inc([], 2);
+    assert.match(c.family.render(), /^c_total 3$/m);
   });
 
   it('refuses new series past its budget but updates existing ones', () => {
-    const f = new Family({ name: 'g', help: 'h', type: 'gauge', labelNames: ['k'], maxSeries: 1 });
-    f.set(['a'], 1);
-    assert.throws(() => f.set(['b'], 1), SeriesBudgetError);
-    f.set(['a'], 2);
-    assert.equal(f.size, 1);
+    const g = view({ name: 'g', help: 'h', type: 'gauge', labelNames: ['k'], maxSeries: 1 });
+    g.set(['a'], 1);
+    assert.throws(() => g.set(['b'], 1), SeriesBudgetError);
+    g.set(['a'], 2);
+    assert.equal(g.size, 1);
+    assert.deepEqual(g.remove(['a']), { metric: 'g', labels: { k: 'a' }, value: null });
+    g.set(['b'], 1);
+    assert.equal(g.size, 1);
   });
 
   it('filters series and leaves out its header when nothing is kept', () => {
-    const f = new Family({ name: 'g', help: 'h', type: 'gauge', labelNames: ['project'], maxSeries: 10 });
-    f.set(['acme/x'], 1);
-    f.set(['other/y'], 2);
+    const g = view({ name: 'g', help: 'h', type: 'gauge', labelNames: ['project'] });
+    g.set(['acme/x'], 1);
+    g.set(['other/y'], 2);
     assert.equal(
-      f.render((l) => l[0] === 'acme/x'),
+      g.family.render((_v, l) => l[0] === 'acme/x'),
       '# HELP g h\n# TYPE g gauge\ng{project="acme/x"} 1\n',
     );
     assert.equal(
-      f.render(() => false),
+      g.family.render(() => false),
       '',
+    );
+  });
+
+  it('serves two label sets under one name, and clears one without touching the other', () => {
+    const family = new Family({
+      name: 'd_seconds',
+      help: 'h',
+      type: 'histogram',
+      labelNames: [],
+      buckets: [1],
+      maxSeries: 10,
+    });
+    const push = family.view({
+      name: 'd_seconds',
+      help: 'h',
+      type: 'histogram',
+      labelNames: ['target'],
+      buckets: [1],
+      maxSeries: 10,
+    });
+    const hooks = family.view({
+      name: 'd_seconds',
+      help: 'h',
+      type: 'histogram',
+      labelNames: ['source', 'env'],
+      buckets: [1],
+      maxSeries: 10,
+    });
+    push.observe(['t'], 2);
+    hooks.observe(['gitlab', 'prod'], 0.5);
+    const text = family.render();
+    assert.equal(text.match(/# TYPE/g)?.length, 1);
+    assert.match(text, /^d_seconds_count\{target="t"\} 1$/m);
+    assert.match(text, /^d_seconds_count\{source="gitlab",env="prod"\} 1$/m);
+    assert.deepEqual(push.clear(), [{ metric: 'd_seconds', labels: { target: 't' }, value: null }]);
+    assert.match(family.render(), /^d_seconds_count\{source="gitlab",env="prod"\} 1$/m);
+    assert.throws(
+      () => family.view({ name: 'd_seconds', help: 'h', type: 'counter', labelNames: ['x'], maxSeries: 1 }),
+      FamilyConflictError,
+    );
+    assert.throws(
+      () =>
+        family.view({
+          name: 'd_seconds',
+          help: 'h',
+          type: 'histogram',
+          labelNames: ['target'],
+          buckets: [2],
+          maxSeries: 1,
+        }),
+      FamilyConflictError,
     );
   });
 });

@@ -24,9 +24,9 @@ describe('MetricState', () => {
     const store: Store = new SqliteStore(dir, new FakeClock());
     await store.write({
       series: [
-        { metric: 'g', labels: ['a'], value: { kind: 'number', value: 4 } },
-        { metric: 'g', labels: ['a', 'extra'], value: { kind: 'number', value: 1 } },
-        { metric: 'gone', labels: [], value: { kind: 'number', value: 1 } },
+        { metric: 'g', labels: { p: 'a' }, value: { kind: 'number', value: 4 } },
+        { metric: 'g', labels: { p: 'a', extra: 'x' }, value: { kind: 'number', value: 1 } },
+        { metric: 'gone', labels: {}, value: { kind: 'number', value: 1 } },
       ],
     });
     const state = new MetricState({ store, log });

@@ -18,8 +18,8 @@ describe('SqliteStore', () => {
     const store = new SqliteStore(dir, clock);
     await store.write({
       series: [
-        { metric: 'm_total', labels: ['a', 'b'], value: { kind: 'number', value: 3 } },
-        { metric: 'h', labels: [], value: { kind: 'histogram', counts: [1, 0, 2], sum: 7.5, count: 3 } },
+        { metric: 'm_total', labels: { x: 'a', y: 'b' }, value: { kind: 'number', value: 3 } },
+        { metric: 'h', labels: {}, value: { kind: 'histogram', counts: [1, 0, 2], sum: 7.5, count: 3 } },
       ],
       state: [{ key: 'job:1', value: { status: 'running' } }],
       claims: [{ key: 'delivery:abc', expiresAt: clock.nowSeconds() + 60 }],
@@ -31,8 +31,8 @@ describe('SqliteStore', () => {
     assert.deepEqual(
       series.sort((x, y) => x.metric.localeCompare(y.metric)),
       [
-        { metric: 'h', labels: [], value: { kind: 'histogram', counts: [1, 0, 2], sum: 7.5, count: 3 } },
-        { metric: 'm_total', labels: ['a', 'b'], value: { kind: 'number', value: 3 } },
+        { metric: 'h', labels: {}, value: { kind: 'histogram', counts: [1, 0, 2], sum: 7.5, count: 3 } },
+        { metric: 'm_total', labels: { x: 'a', y: 'b' }, value: { kind: 'number', value: 3 } },
       ],
     );
     assert.deepEqual(await again.getState('job:1'), { status: 'running' });
@@ -56,26 +56,25 @@ describe('SqliteStore', () => {
     await store.close();
   });
 
-  it('drops a whole metric before the series written after it, and deletes single series', async () => {
+  it('applies the series of one turn in order: the last write of a series wins, null forgets it', async () => {
     const store = new SqliteStore(dir, clock);
     const n = (value: number) => ({ kind: 'number' as const, value });
     await store.write({
       series: [
-        { metric: 'g', labels: ['x'], value: n(1) },
-        { metric: 'g', labels: ['y'], value: n(2) },
+        { metric: 'g', labels: { k: 'x' }, value: n(1) },
+        { metric: 'g', labels: { k: 'y' }, value: n(2) },
       ],
     });
-    // In one turn: a series, a drop of the metric, another series. Only the last survives.
-    const a = store.write({ series: [{ metric: 'g', labels: ['z'], value: n(3) }] });
-    const b = store.write({ dropMetrics: ['g'], series: [{ metric: 'g', labels: ['w'], value: n(4) }] });
+    const a = store.write({ series: [{ metric: 'g', labels: { k: 'x' }, value: null }] });
+    const b = store.write({ series: [{ metric: 'g', labels: { k: 'y' }, value: n(3) }] });
     const c = store.write({
       series: [
-        { metric: 'other', labels: [], value: n(5) },
-        { metric: 'other', labels: [], value: null },
+        { metric: 'o', labels: {}, value: n(5) },
+        { metric: 'o', labels: {}, value: null },
       ],
     });
     await Promise.all([a, b, c]);
-    assert.deepEqual(await store.loadSeries(), [{ metric: 'g', labels: ['w'], value: n(4) }]);
+    assert.deepEqual(await store.loadSeries(), [{ metric: 'g', labels: { k: 'y' }, value: n(3) }]);
     await store.close();
   });
 
@@ -83,7 +82,7 @@ describe('SqliteStore', () => {
     const store = new SqliteStore(dir, clock);
     const writes = Array.from({ length: 500 }, (_, i) =>
       store.write({
-        series: [{ metric: 'c_total', labels: [String(i)], value: { kind: 'number', value: i } }],
+        series: [{ metric: 'c_total', labels: { i: String(i) }, value: { kind: 'number', value: i } }],
       }),
     );
     await Promise.all(writes);
