@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { Bench, BenchContext, BenchOutcome } from './lib/bench.js';
 import { type DeliveryMetrics, startDeliveryMetrics } from './lib/delivery-metrics.js';
 import { runPool, samplesOf, send } from './lib/http.js';
-import { describeExit } from './lib/process.js';
+import { cpuSnapshot, describeExit, otherCpuSeconds } from './lib/process.js';
 import { type Pushgateway, startPushgateway } from './lib/pushgateway.js';
 import { formatMs, formatPercent, formatRate, formatTable } from './lib/table.js';
 import { requireTools, toolVersion } from './lib/tools.js';
@@ -35,6 +35,9 @@ const OURS_EXPOSED = `delivery_${METRIC}`;
 const FIXED_TARGET = 'coordinator_pipeline';
 const VALUE = '18000';
 const AUTH_TOKEN = `bench-${randomUUID()}`;
+
+/** Cores' worth of CPU used by processes other than the target, wrk and the harness. */
+const OTHER_LOAD_WARNING = 0.15;
 
 const TARGET_RATIO_VS_PUSHGATEWAY = 5.0;
 const TARGET_RATIO_10K_VS_EMPTY = 0.8;
@@ -133,9 +136,18 @@ interface RunRecord {
   readonly preloadSeconds?: number;
   readonly warmup: { readonly okRps: number; readonly non2xx: number; readonly socketErrors: number };
   readonly wrk: WrkResult;
+  /** wrk's own report of the measured run, verbatim. */
+  readonly wrkText: string;
   /** Cores the target used on average during the measured run (1.0 = one core busy). */
   readonly serverCpuCores?: number;
   readonly wrkCpuCores?: number;
+  /**
+   * Cores that processes other than the target, wrk and the harness kept busy during the
+   * measured run (e.g. a build or test run elsewhere on the machine). High: numbers disturbed.
+   */
+  readonly otherCpuCores?: number;
+  /** The biggest of those other processes. */
+  readonly otherTop?: ReadonlyArray<{ pid: number; command: string; cores: number }>;
   /** delivery-metrics only: what the service itself counted during the measured run. */
   readonly serverOutcomes?: Outcomes;
   readonly exit: string;
@@ -235,6 +247,7 @@ async function runScenario(
     const before =
       scenario.target === 'delivery-metrics' ? pushOutcomes(await scrape(target.url)) : undefined;
     const cpuBefore = target.cpuSeconds();
+    const othersBefore = cpuSnapshot();
     const started = performance.now();
     context.progress(
       `${label}: measuring ${SETTINGS.durationS} s (wrk -t${SETTINGS.threads} -c${SETTINGS.connections})`,
@@ -242,6 +255,7 @@ async function runScenario(
     const { output, ...wrk } = await runWrk({ wrkPath: tools.wrk, url, scriptPath, settings: SETTINGS });
     const wallS = (performance.now() - started) / 1000;
     const cpuAfter = target.cpuSeconds();
+    const othersAfter = cpuSnapshot();
 
     if (target.process.exit !== undefined) {
       problems.push(
@@ -250,6 +264,8 @@ async function runScenario(
     }
     let serverOutcomes: Outcomes | undefined;
     if (before !== undefined && target.process.exit === undefined) {
+      // Let requests wrk left in flight when it closed its connections finish first.
+      await new Promise((resolve) => setTimeout(resolve, 250));
       const text = await scrape(target.url);
       serverOutcomes = subtract(pushOutcomes(text), before);
       const notOk = Object.entries(serverOutcomes).filter(([k]) => k !== 'ok');
@@ -278,6 +294,14 @@ async function runScenario(
 
     const serverCpuCores =
       cpuBefore !== undefined && cpuAfter !== undefined ? (cpuAfter - cpuBefore) / wallS : undefined;
+    // Everything but the harness (whose reaped children are wrk) and the target.
+    const exclude = [process.pid, ...(target.process.pid === undefined ? [] : [target.process.pid])];
+    const others =
+      othersBefore !== undefined && othersAfter !== undefined
+        ? otherCpuSeconds(othersBefore, othersAfter, exclude)
+        : undefined;
+    const otherCpuCores = others === undefined ? undefined : others.total / wallS;
+    const otherTop = others?.top.map((t) => ({ pid: t.pid, command: t.name, cores: t.seconds / wallS }));
     record = {
       target: scenario.target,
       scenario: scenario.name,
@@ -286,8 +310,11 @@ async function runScenario(
       ...(preloadSeconds === undefined ? {} : { preloadSeconds }),
       warmup,
       wrk,
+      wrkText: output,
       ...(serverCpuCores === undefined ? {} : { serverCpuCores }),
       ...(wrk.wrkCpuS === undefined ? {} : { wrkCpuCores: wrk.wrkCpuS / wrk.durationS }),
+      ...(otherCpuCores === undefined ? {} : { otherCpuCores }),
+      ...(otherTop === undefined ? {} : { otherTop }),
       ...(serverOutcomes === undefined ? {} : { serverOutcomes }),
     };
   } finally {
@@ -340,6 +367,7 @@ function report(runs: readonly RunRecord[], ratios: readonly Ratio[]): string {
       { title: 'sock err', align: 'right' },
       { title: 'server CPU', align: 'right' },
       { title: 'wrk CPU', align: 'right' },
+      { title: 'other CPU', align: 'right' },
     ],
     runs.map((r) => {
       return [
@@ -353,6 +381,7 @@ function report(runs: readonly RunRecord[], ratios: readonly Ratio[]): string {
         String(socketErrorCount(r.wrk)),
         formatPercent(r.serverCpuCores),
         formatPercent(r.wrkCpuCores),
+        formatPercent(r.otherCpuCores),
       ];
     }),
   );
@@ -370,7 +399,7 @@ function report(runs: readonly RunRecord[], ratios: readonly Ratio[]): string {
     `--latency, after a ${WARMUP.durationS} s warm-up; ${cpus().length} CPUs; 127.0.0.1 only. ` +
     `"rotating": each request observes into the next of the ${STORED_SERIES} stored series ` +
     '(delivery-metrics only: a Pushgateway POST replaces its whole group). ' +
-    'CPU: 100% = one core busy.';
+    'CPU: 100% = one core busy; "other" = all other processes on the machine meanwhile.';
   return [table, '', ratioTable, '', settings].join('\n');
 }
 
@@ -400,6 +429,14 @@ export const pushApiBench: Bench = {
       await rm(scriptDir, { recursive: true, force: true });
     }
     const ratios = computeRatios(runs);
+    const warnings = runs
+      .filter((r) => (r.otherCpuCores ?? 0) > OTHER_LOAD_WARNING)
+      .map(
+        (r) =>
+          `${r.target} / ${r.scenario}: other processes kept ${formatPercent(r.otherCpuCores)} of a core busy ` +
+          'during the measured run, so its numbers are disturbed (run again on a quiet machine). Biggest: ' +
+          (r.otherTop ?? []).map((t) => `${formatPercent(t.cores)} ${t.command} (pid ${t.pid})`).join('; '),
+      );
     const missed = ratios
       .filter((r) => r.pass === false)
       .map((r) => `${r.name} = ${r.value.toFixed(2)}, below the target ${r.target?.toFixed(2)}`);
@@ -407,6 +444,7 @@ export const pushApiBench: Bench = {
       report: report(runs, ratios),
       problems,
       missed,
+      warnings,
       results: {
         bench: 'push-api',
         startedAt,
@@ -421,6 +459,7 @@ export const pushApiBench: Bench = {
         ratios,
         problems,
         missed,
+        warnings,
       },
     };
   },

@@ -47,6 +47,10 @@ async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(`\nPROBLEMS (these numbers are not trustworthy):\n`);
       for (const p of outcome.problems) process.stdout.write(`  - ${p}\n`);
     }
+    if (outcome.warnings.length > 0) {
+      process.stdout.write(`\nWarnings:\n`);
+      for (const w of outcome.warnings) process.stdout.write(`  - ${w}\n`);
+    }
     if (outcome.missed.length > 0) {
       if (strict) exitCode = 1;
       process.stdout.write(`\nTargets missed${strict ? '' : ' (exit code unaffected without --strict)'}:\n`);

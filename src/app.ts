@@ -2,6 +2,8 @@ import { Router } from '@koa/router';
 import Koa from 'koa';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import type { Clock } from './clock.js';
+import type { EventProcessor } from './events/processor.js';
 import { errorMiddleware } from './http/error-middleware.js';
 import { healthRoutes } from './http/health-routes.js';
 import { metricsRoutes } from './http/metrics-routes.js';
@@ -11,10 +13,13 @@ import type { Catalog } from './push/catalog.js';
 import { pushRoutes } from './push/push-routes.js';
 import type { PushService } from './push/push-service.js';
 import type { Secrets } from './secrets/secrets.js';
+import { gitlabWebhookRoute } from './sources/gitlab/route.js';
 import type { Store } from './store/store.js';
 
 export interface AppDeps {
   log: Logger;
+  clock: Clock;
+  processor: EventProcessor;
   store: Store;
   registry: Registry;
   state: MetricState;
@@ -45,6 +50,7 @@ export function createApp(deps: AppDeps): Koa {
   healthRoutes(router, deps);
   metricsRoutes(router, deps);
   pushRoutes(router, deps);
+  gitlabWebhookRoute(router, deps);
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: true }));
   return app;

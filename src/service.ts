@@ -5,6 +5,8 @@ import { Registry } from 'prom-client';
 import { createApp } from './app.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
+import { EventProcessor } from './events/processor.js';
+import { defineDeliveryFamilies } from './metrics/delivery-families.js';
 import { MetricState } from './metrics/metric-state.js';
 import { createServiceMetrics } from './metrics/service-metrics.js';
 import { PushService } from './push/push-service.js';
@@ -15,9 +17,13 @@ export interface RunningService {
   readonly server: Server;
   readonly port: number;
   readonly store: Store;
+  readonly processor: EventProcessor;
   /** Stops accepting, lets requests in flight finish, flushes and closes the store. */
   stop(): Promise<void>;
 }
+
+/** How often jobs without news are looked for (they leave `delivery_jobs_active` after 24 h). */
+const SWEEP_MS = 10 * 60_000;
 
 /** How long in-flight requests get to finish on stop before their connections are cut. */
 const DRAIN_MS = 8_000;
@@ -40,12 +46,29 @@ export async function startService(
   const metrics = createServiceMetrics(registry);
   metrics.experiments.inc(config.catalog.metrics.filter((m) => m.experiment).length);
   const state = new MetricState({ store, log: log.child({ component: 'state' }) });
+  // Event metrics first: their HELP text covers the name they share with the push catalog.
+  const families = defineDeliveryFamilies(state);
   const push = new PushService({ catalog: config.catalog, state });
   await state.load();
+  const processor = new EventProcessor({
+    store,
+    state,
+    families,
+    metrics,
+    clock,
+    log: log.child({ component: 'events' }),
+    trackedRefs: config.trackedRefs,
+  });
+  const sweep = setInterval(() => {
+    processor.expireActiveJobs().catch((err: unknown) => log.warn({ err }, 'expiring active jobs failed'));
+  }, SWEEP_MS);
+  sweep.unref();
   config.secrets.watch(log.child({ component: 'secrets' }));
 
   const app = createApp({
     log,
+    clock,
+    processor,
     store,
     registry,
     state,
@@ -83,6 +106,7 @@ export async function startService(
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
+      clearInterval(sweep);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // A kept-alive connection turns idle once its last request is answered: close those as
       // they come, and cut whatever is still open when the drain time is up.
@@ -99,5 +123,5 @@ export async function startService(
     })();
     return stopping;
   };
-  return { server, port, store, stop };
+  return { server, port, store, processor, stop };
 }

@@ -13,6 +13,8 @@ export interface BenchOutcome {
   readonly problems: readonly string[];
   /** Performance targets missed: reported; fail the run only with `--strict`. */
   readonly missed: readonly string[];
+  /** Things that make the numbers less reliable without invalidating them (e.g. other load). */
+  readonly warnings: readonly string[];
 }
 
 export interface Bench {

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
 export interface ExitInfo {
@@ -162,4 +162,52 @@ export function cpuTimes(pid: number | 'self'): { own: number; children: number 
   } catch {
     return undefined;
   }
+}
+
+/** CPU seconds (own + reaped children's) and name of every process now on the machine, by pid. */
+export type CpuSnapshot = ReadonlyMap<number, { readonly seconds: number; readonly name: string }>;
+
+export function cpuSnapshot(): CpuSnapshot | undefined {
+  const snapshot = new Map<number, { seconds: number; name: string }>();
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return undefined;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    const times = cpuTimes(pid);
+    if (times === undefined) continue;
+    let name = '?';
+    try {
+      name = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim().slice(0, 80) || name;
+    } catch {
+      // gone already
+    }
+    snapshot.set(pid, { seconds: times.own + times.children, name });
+  }
+  return snapshot;
+}
+
+/**
+ * CPU seconds that every process except `exclude` used between two snapshots, in total and
+ * for the biggest users. A process that started in between counts whole; one that ended counts
+ * through its parent's reaped-children time (so a child that started before `before` is counted
+ * a bit too much: good enough to tell whether something else was competing for the CPU).
+ */
+export function otherCpuSeconds(
+  before: CpuSnapshot,
+  after: CpuSnapshot,
+  exclude: readonly number[],
+): { total: number; top: Array<{ pid: number; name: string; seconds: number }> } {
+  const used: Array<{ pid: number; name: string; seconds: number }> = [];
+  for (const [pid, { seconds, name }] of after) {
+    if (exclude.includes(pid)) continue;
+    const delta = seconds - (before.get(pid)?.seconds ?? 0);
+    if (delta > 0) used.push({ pid, name, seconds: delta });
+  }
+  used.sort((a, b) => b.seconds - a.seconds);
+  return { total: used.reduce((sum, u) => sum + u.seconds, 0), top: used.slice(0, 3) };
 }

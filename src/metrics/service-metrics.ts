@@ -1,4 +1,4 @@
-import { Counter, collectDefaultMetrics, type Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, type Registry } from 'prom-client';
 
 /**
  * The service's own health (SPEC section 5). These are ordinary prom-client metrics: they
@@ -17,6 +17,25 @@ export function createServiceMetrics(registry: Registry) {
     registry.removeSingleMetric(name);
   }
   return {
+    webhookRequests: new Counter({
+      name: 'delivery_webhook_requests_total',
+      help: 'Webhook requests by source, event and outcome (processed, duplicate, ignored, invalid, unauthorized, rejected)',
+      labelNames: ['source', 'event', 'outcome'] as const,
+      registers,
+    }),
+    webhookProcessing: new Histogram({
+      name: 'delivery_webhook_processing_seconds',
+      help: 'Time from receiving a webhook request to answering it, in seconds',
+      labelNames: ['source'] as const,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    webhookLastReceived: new Gauge({
+      name: 'delivery_webhook_last_received_timestamp_seconds',
+      help: 'When the last authentic webhook of a project arrived (a disabled hook shows as silence)',
+      labelNames: ['source', 'project'] as const,
+      registers,
+    }),
     pushRequests: new Counter({
       name: 'delivery_push_requests_total',
       help: 'Push API requests, by catalog metric (unknown for names not in the catalog) and outcome',

@@ -50,6 +50,7 @@ export class SqliteStore implements Store {
     upsertState: Database.Statement;
     deleteState: Database.Statement;
     getState: Database.Statement;
+    scanState: Database.Statement;
     upsertClaim: Database.Statement;
     getClaim: Database.Statement;
   };
@@ -91,6 +92,9 @@ export class SqliteStore implements Store {
       deleteState: db.prepare('DELETE FROM state WHERE key = ?'),
       getState: db.prepare(
         'SELECT value FROM state WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)',
+      ),
+      scanState: db.prepare(
+        'SELECT key, value FROM state WHERE key >= ? AND key < ? AND (expires_at IS NULL OR expires_at > ?)',
       ),
       upsertClaim: db.prepare('INSERT OR REPLACE INTO claims (key, expires_at) VALUES (?, ?)'),
       getClaim: db.prepare('SELECT 1 FROM claims WHERE key = ? AND expires_at > ?'),
@@ -134,6 +138,22 @@ export class SqliteStore implements Store {
     if (pending !== undefined) return pending.value === null ? undefined : pending.value;
     const row = this.#stmt.getState.get(key, this.#clock.nowSeconds()) as { value: string } | undefined;
     return row === undefined ? undefined : JSON.parse(row.value);
+  }
+
+  async scanState(prefix: string): Promise<Array<{ key: string; value: unknown }>> {
+    if (this.#closed) throw new StoreUnavailableError('the store is closed');
+    const rows = this.#stmt.scanState.all(prefix, `${prefix}\uffff`, this.#clock.nowSeconds()) as Array<{
+      key: string;
+      value: string;
+    }>;
+    const found = new Map(rows.map((r) => [r.key, JSON.parse(r.value) as unknown]));
+    // Writes still in flight count too.
+    for (const [key, w] of this.#state) {
+      if (!key.startsWith(prefix)) continue;
+      if (w.value === null) found.delete(key);
+      else found.set(key, w.value);
+    }
+    return [...found].map(([key, value]) => ({ key, value }));
   }
 
   write(batch: WriteBatch): Promise<void> {

@@ -48,6 +48,8 @@ export interface Store {
   /** True if the dedupe key was claimed by an earlier write, durable or still in flight. */
   hasClaim(key: string): Promise<boolean>;
   getState(key: string): Promise<unknown>;
+  /** Every unexpired state entry whose key starts with `prefix`. */
+  scanState(prefix: string): Promise<Array<{ key: string; value: unknown }>>;
   /** Resolves once the batch is durable: it survives `kill -9` of the process. */
   write(batch: WriteBatch): Promise<void>;
   /** Waits for every write in flight. */

@@ -1,0 +1,67 @@
+import { environmentLabel } from '../labels.js';
+import type { DeploymentEvent, DeploymentStatus, EventResult } from '../model.js';
+import { type HandlerContext, TTL } from './context.js';
+
+interface DeploymentState {
+  readonly s: readonly DeploymentStatus[];
+  /** When it started running. */
+  readonly r?: number;
+  readonly done: boolean;
+}
+
+/** The latest finished deployment of an environment, by time, and since when it fails. */
+interface EnvironmentState {
+  readonly t: number;
+  readonly failingSince?: number;
+}
+
+/**
+ * A deployment counts once, at its first final status. Its duration runs from `running` (or,
+ * on GitHub, the deployment's creation) to that status. The environment gauges follow the
+ * latest deployment by time; recovery is measured from the first failure of a failing streak.
+ */
+export async function applyDeployment(ctx: HandlerContext, e: DeploymentEvent): Promise<EventResult> {
+  const { tx, families: f } = ctx;
+  const key = `deployment:${e.source}:${e.project.id}:${e.deploymentId}`;
+  const st = (await tx.get<DeploymentState>(key)) ?? { s: [], done: false };
+  if (st.s.includes(e.status)) return 'duplicate';
+  const next: { s: DeploymentStatus[]; r?: number; done: boolean } = { ...st, s: [...st.s, e.status] };
+  if (e.status === 'running' && st.r === undefined) next.r = e.at;
+
+  if ((e.status === 'success' || e.status === 'failed' || e.status === 'canceled') && !st.done) {
+    next.done = true;
+    const env = environmentLabel(e.environment);
+    const labels = [e.source, e.project.path, env, e.status];
+    tx.inc(f.deploymentRuns, labels);
+    const start = e.startedAt ?? st.r;
+    if (start !== undefined && e.at >= start) tx.observe(f.deploymentDuration, labels, e.at - start);
+
+    const envLabels = [e.source, e.project.path, env];
+    if (e.status === 'success') {
+      const last = f.environmentLastDeployment.valueOf(envLabels);
+      if (last === undefined || e.at > last) tx.set(f.environmentLastDeployment, envLabels, e.at);
+    }
+    // A canceled deployment leaves the environment on what it ran before.
+    if (e.status !== 'canceled') {
+      const envKey = `environment:${e.source}:${e.project.id}:${env}`;
+      const envState = await tx.get<EnvironmentState>(envKey);
+      if (envState === undefined || e.at >= envState.t) {
+        if (e.status === 'success') {
+          tx.set(f.environmentUp, envLabels, 1);
+          if (envState?.failingSince !== undefined) {
+            tx.observe(f.environmentRecovery, envLabels, e.at - envState.failingSince);
+          }
+          tx.put(envKey, { t: e.at } satisfies EnvironmentState);
+        } else {
+          tx.set(f.environmentUp, envLabels, 0);
+          tx.put(envKey, {
+            t: e.at,
+            failingSince: envState?.failingSince ?? e.at,
+          } satisfies EnvironmentState);
+        }
+      }
+    }
+  }
+  tx.put(key, next, TTL.deployment);
+  return 'applied';
+}

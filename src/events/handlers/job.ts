@@ -1,0 +1,88 @@
+import { jobLabel, refLabel } from '../labels.js';
+import type { EventResult, JobEvent, JobStatus } from '../model.js';
+import { type HandlerContext, TTL } from './context.js';
+import { type PipelineState, pipelineKey } from './pipeline.js';
+
+/** Lifecycle of one job id: statuses seen, furthest rank reached, queue time recorded. */
+interface JobState {
+  readonly s: readonly JobStatus[];
+  readonly r: number;
+  readonly q: boolean;
+}
+
+/** An entry of `delivery_jobs_active`: the labels it counts under and when it was last news. */
+export interface ActiveEntry {
+  readonly l: readonly string[];
+  readonly at: number;
+}
+
+const RANK: Record<JobStatus, number> = {
+  waiting: 0,
+  pending: 1,
+  running: 2,
+  success: 3,
+  failed: 3,
+  canceled: 3,
+};
+const FINAL = 3;
+
+export const ACTIVE_PREFIX = 'active:';
+const jobKey = (e: JobEvent) => `job:${e.source}:${e.project.id}:${e.jobId}`;
+const activeKey = (e: JobEvent) => `${ACTIVE_PREFIX}${e.source}:${e.project.id}:${e.jobId}`;
+
+/**
+ * SPEC section 5 job lifecycle: queue time once, at the first event showing the job started;
+ * runs and duration once, at the first final status; `delivery_jobs_active` moves only
+ * forward, so a late `running` after `success` changes nothing.
+ */
+export async function applyJob(ctx: HandlerContext, e: JobEvent): Promise<EventResult> {
+  const { tx, families: f } = ctx;
+  const key = jobKey(e);
+  const st = (await tx.get<JobState>(key)) ?? { s: [], r: -1, q: false };
+  if (st.s.includes(e.status)) return 'duplicate';
+  const rank = RANK[e.status];
+  let queued = st.q;
+
+  const started = e.status === 'running' || (rank === FINAL && e.startedAt !== undefined);
+  if (started && !st.q) {
+    const seconds =
+      e.queuedSeconds ??
+      (e.startedAt !== undefined && e.createdAt !== undefined ? e.startedAt - e.createdAt : undefined);
+    if (seconds !== undefined && seconds >= 0) {
+      tx.observe(f.jobQueued, [e.source, e.project.path, e.runnerType], seconds);
+      queued = true;
+    }
+  }
+
+  if (rank > st.r) {
+    const active = await tx.get<ActiveEntry>(activeKey(e));
+    if (active !== undefined) {
+      tx.inc(f.jobsActive, active.l, -1);
+      tx.delete(activeKey(e));
+    }
+    if (e.status === 'pending' || e.status === 'running') {
+      const labels = [e.source, e.project.path, e.runnerType, e.status];
+      tx.inc(f.jobsActive, labels, 1);
+      tx.put(activeKey(e), { l: labels, at: tx.now } satisfies ActiveEntry, TTL.job);
+    }
+  }
+
+  if (rank === FINAL && st.r < FINAL) {
+    const pipeline =
+      e.pipelineId === undefined
+        ? undefined
+        : await tx.get<PipelineState>(pipelineKey(e.source, e.project.id, e.pipelineId));
+    const ref = pipeline?.r ?? refLabel(e.ref, e.project, ctx.trackedRefs);
+    const labels = [e.source, e.project.path, ref, e.stage, jobLabel(e.name), e.status];
+    tx.inc(f.jobRuns, labels);
+    const ran =
+      e.durationSeconds ??
+      (e.startedAt !== undefined && e.finishedAt !== undefined ? e.finishedAt - e.startedAt : undefined);
+    if (ran !== undefined && ran >= 0 && (e.startedAt !== undefined || e.durationSeconds !== undefined)) {
+      tx.observe(f.jobDuration, labels, ran);
+    }
+  }
+
+  tx.put(key, { s: [...st.s, e.status], r: Math.max(st.r, rank), q: queued } satisfies JobState, TTL.job);
+  return 'applied';
+}

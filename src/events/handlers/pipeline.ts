@@ -1,0 +1,70 @@
+import { refLabel } from '../labels.js';
+import type { EventResult, PipelineEvent, PipelineStatus } from '../model.js';
+import { type HandlerContext, TTL } from './context.js';
+
+/** What is known of one pipeline id: its labels, statuses seen, queue time, runs counted. */
+export interface PipelineState {
+  /** The `ref` label, which its jobs take too. */
+  readonly r: string;
+  readonly s: readonly PipelineStatus[];
+  readonly q: boolean;
+  /** `attempt:status` of every run counted. */
+  readonly f: readonly string[];
+}
+
+export const pipelineKey = (source: string, projectId: string, pipelineId: string) =>
+  `pipeline:${source}:${projectId}:${pipelineId}`;
+
+const FINAL: readonly PipelineStatus[] = ['success', 'failed', 'canceled', 'skipped'];
+
+/**
+ * Counts each (pipeline id, attempt, final status) once, so a pipeline that fails and then
+ * succeeds after a retry counts both. The last-run gauges follow the finish time, so an older
+ * run that arrives late does not move them back.
+ */
+export async function applyPipeline(ctx: HandlerContext, e: PipelineEvent): Promise<EventResult> {
+  const { tx, families: f } = ctx;
+  const key = pipelineKey(e.source, e.project.id, e.pipelineId);
+  const known = await tx.get<PipelineState>(key);
+  const st: PipelineState = known ?? {
+    r: refLabel(e.ref, e.project, ctx.trackedRefs),
+    s: [],
+    q: false,
+    f: [],
+  };
+  const labels = [e.source, e.project.path, e.name, st.r];
+  const final = FINAL.includes(e.status);
+  const run = `${e.attempt}:${e.status}`;
+  const newRun = final && !st.f.includes(run);
+  const newQueue = !st.q && e.queuedSeconds !== undefined && e.queuedSeconds >= 0;
+  if (known !== undefined && !newRun && !newQueue && st.s.includes(e.status)) return 'duplicate';
+
+  if (newQueue) tx.observe(f.pipelineQueued, labels, e.queuedSeconds as number);
+  if (newRun) {
+    const withStatus = [...labels, e.status];
+    tx.inc(f.pipelineRuns, withStatus);
+    if (e.durationSeconds !== undefined && e.durationSeconds >= 0) {
+      tx.observe(f.pipelineDuration, withStatus, e.durationSeconds);
+    }
+    // A skipped pipeline ran nothing: it says nothing about whether the pipeline is healthy.
+    if (e.status !== 'skipped' && e.finishedAt !== undefined) {
+      const last = f.pipelineLastRun.valueOf(labels);
+      if (last === undefined || e.finishedAt >= last) {
+        tx.set(f.pipelineUp, labels, e.status === 'success' ? 1 : 0);
+        tx.set(f.pipelineLastRun, labels, e.finishedAt);
+        if (e.durationSeconds !== undefined) tx.set(f.pipelineLastDuration, labels, e.durationSeconds);
+      }
+    }
+  }
+  tx.put(
+    key,
+    {
+      r: st.r,
+      s: st.s.includes(e.status) ? st.s : [...st.s, e.status],
+      q: st.q || newQueue,
+      f: newRun ? [...st.f, run] : st.f,
+    } satisfies PipelineState,
+    TTL.pipeline,
+  );
+  return 'applied';
+}

@@ -1,0 +1,119 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../clock.js';
+import type { DeliveryFamilies } from '../metrics/delivery-families.js';
+import type { MetricState } from '../metrics/metric-state.js';
+import type { ServiceMetrics } from '../metrics/service-metrics.js';
+import type { Store } from '../store/store.js';
+import { type HandlerContext, TTL } from './handlers/context.js';
+import { applyDeployment } from './handlers/deployment.js';
+import { ACTIVE_PREFIX, type ActiveEntry, applyJob } from './handlers/job.js';
+import { applyMerge, applyRelease } from './handlers/once.js';
+import { applyPipeline } from './handlers/pipeline.js';
+import type { DeliveryEvent, EventResult } from './model.js';
+import { Tx } from './tx.js';
+
+export interface Delivery {
+  /** A key that names this delivery (GitLab `Idempotency-Key`, GitHub `X-GitHub-Delivery`). */
+  readonly key: string | undefined;
+  readonly events: readonly DeliveryEvent[];
+}
+
+export type DeliveryOutcome = 'processed' | 'duplicate';
+
+export interface ProcessorDeps {
+  readonly store: Store;
+  readonly state: MetricState;
+  readonly families: DeliveryFamilies;
+  readonly metrics: ServiceMetrics;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly trackedRefs: RegExp;
+}
+
+/** `delivery_jobs_active` forgets a job after this long without news (SPEC section 5). */
+const ACTIVE_EXPIRY_S = 24 * 3600;
+
+/**
+ * Applies events exactly once. Deliveries are applied one at a time (reads of lifecycle state,
+ * decisions and the metric changes of one delivery cannot interleave with another's); the
+ * durable write is only awaited outside that section, so the store can commit many
+ * deliveries together. The answer is given once the write is durable.
+ */
+export class EventProcessor {
+  readonly #deps: ProcessorDeps;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(deps: ProcessorDeps) {
+    this.#deps = deps;
+  }
+
+  async process(delivery: Delivery): Promise<DeliveryOutcome> {
+    const { outcome, written } = await this.#exclusive(async () => {
+      const tx = this.#tx();
+      const deliveryKey = delivery.key === undefined ? undefined : `delivery:${delivery.key}`;
+      if (deliveryKey !== undefined && (await tx.claimed(deliveryKey))) {
+        return { outcome: 'duplicate' as const, written: Promise.resolve() };
+      }
+      const ctx: HandlerContext = { tx, families: this.#deps.families, trackedRefs: this.#deps.trackedRefs };
+      let applied = false;
+      for (const event of delivery.events) {
+        if ((await apply(ctx, event)) === 'applied') applied = true;
+      }
+      if (deliveryKey !== undefined) tx.claim(deliveryKey, TTL.delivery);
+      // Started inside the section: the store sees these writes before the next delivery reads.
+      const written = this.#deps.state.save(tx.commit());
+      return { outcome: applied ? ('processed' as const) : ('duplicate' as const), written };
+    });
+    await written;
+    return outcome;
+  }
+
+  /** Takes jobs without news for 24 h out of `delivery_jobs_active`. */
+  async expireActiveJobs(): Promise<number> {
+    const { written, expired } = await this.#exclusive(async () => {
+      const tx = this.#tx();
+      const cutoff = tx.now - ACTIVE_EXPIRY_S;
+      let count = 0;
+      for (const { key, value } of await this.#deps.store.scanState(ACTIVE_PREFIX)) {
+        const entry = value as ActiveEntry;
+        if (entry.at > cutoff) continue;
+        tx.inc(this.#deps.families.jobsActive, entry.l, -1);
+        tx.delete(key);
+        count++;
+      }
+      return {
+        written: count === 0 ? Promise.resolve() : this.#deps.state.save(tx.commit()),
+        expired: count,
+      };
+    });
+    await written;
+    if (expired > 0) this.#deps.log.info({ expired }, 'jobs without news for 24 h left delivery_jobs_active');
+    return expired;
+  }
+
+  #tx(): Tx {
+    const { store, clock, metrics, log } = this.#deps;
+    return new Tx({ store, clock, metrics, log });
+  }
+
+  #exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(work);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+function apply(ctx: HandlerContext, event: DeliveryEvent): Promise<EventResult> {
+  switch (event.kind) {
+    case 'job':
+      return applyJob(ctx, event);
+    case 'pipeline':
+      return applyPipeline(ctx, event);
+    case 'deployment':
+      return applyDeployment(ctx, event);
+    case 'merge':
+      return applyMerge(ctx, event);
+    case 'release':
+      return applyRelease(ctx, event);
+  }
+}

@@ -1,0 +1,285 @@
+import { z } from 'zod';
+import type {
+  DeliveryEvent,
+  DeploymentStatus,
+  JobEvent,
+  JobStatus,
+  PipelineStatus,
+  ProjectRef,
+  RunnerType,
+} from '../../events/model.js';
+import { InvalidPayloadError } from '../invalid-payload-error.js';
+import { parseTimestamp } from '../timestamps.js';
+import { gitlabProjectOf } from './project-of.js';
+
+/**
+ * GitLab webhook payloads (docs: user/project/integrations/webhook_events) into
+ * source-neutral events. Handlers never see these shapes.
+ */
+export type GitlabParsed = { kind: 'events'; events: DeliveryEvent[] } | { kind: 'ignored'; reason: string };
+
+const id = z.union([z.number().int(), z.string().regex(/^\d+$/)]).transform(String);
+const time = z.string().nullish();
+const seconds = z.number().nonnegative().nullish();
+const runner = z.looseObject({ runner_type: z.string().nullish() }).nullish();
+
+const jobHook = z.looseObject({
+  build_id: id,
+  build_name: z.string(),
+  build_stage: z.string(),
+  build_status: z.string(),
+  build_created_at: time,
+  build_created_at_iso: time,
+  build_started_at: time,
+  build_started_at_iso: time,
+  build_finished_at: time,
+  build_finished_at_iso: time,
+  build_duration: seconds,
+  build_queued_duration: seconds,
+  pipeline_id: id.nullish(),
+  ref: z.string(),
+  tag: z.boolean().nullish(),
+  runner,
+});
+
+const build = z.looseObject({
+  id,
+  stage: z.string(),
+  name: z.string(),
+  status: z.string(),
+  created_at: time,
+  started_at: time,
+  finished_at: time,
+  duration: seconds,
+  queued_duration: seconds,
+  runner,
+});
+
+const pipelineHook = z.looseObject({
+  object_attributes: z.looseObject({
+    id,
+    ref: z.string(),
+    tag: z.boolean().nullish(),
+    source: z.string().nullish(),
+    status: z.string(),
+    name: z.string().nullish(),
+    finished_at: time,
+    duration: seconds,
+    queued_duration: seconds,
+  }),
+  merge_request: z.looseObject({}).nullish(),
+  builds: z.array(build).nullish(),
+});
+
+const deploymentHook = z.looseObject({
+  deployment_id: id,
+  status: z.string(),
+  status_changed_at: z.string(),
+  environment: z.string().min(1),
+});
+
+const mergeRequestHook = z.looseObject({
+  object_attributes: z.looseObject({
+    id,
+    action: z.string().nullish(),
+    target_branch: z.string(),
+    created_at: time,
+    updated_at: time,
+    merged_at: time,
+  }),
+});
+
+const releaseHook = z.looseObject({ id, action: z.string() });
+
+const projectShape = z.looseObject({ default_branch: z.string().nullish() }).nullish();
+
+const JOB_STATUS: Record<string, JobStatus> = {
+  created: 'waiting',
+  manual: 'waiting',
+  scheduled: 'waiting',
+  skipped: 'waiting',
+  waiting_for_resource: 'pending',
+  preparing: 'pending',
+  pending: 'pending',
+  running: 'running',
+  canceling: 'running',
+  waiting_for_callback: 'running',
+  success: 'success',
+  failed: 'failed',
+  canceled: 'canceled',
+};
+
+const PIPELINE_STATUS: Record<string, PipelineStatus> = {
+  ...JOB_STATUS,
+  skipped: 'skipped',
+};
+
+const DEPLOYMENT_STATUS: Record<string, DeploymentStatus> = {
+  created: 'waiting',
+  blocked: 'waiting',
+  running: 'running',
+  success: 'success',
+  failed: 'failed',
+  canceled: 'canceled',
+};
+
+const RUNNER_TYPE: Record<string, RunnerType> = {
+  instance_type: 'instance',
+  group_type: 'group',
+  project_type: 'project',
+};
+
+function check<T>(schema: z.ZodType<T>, body: unknown): T {
+  const result = schema.safeParse(body);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  throw new InvalidPayloadError(
+    `${issue?.path.join('.') || '(body)'}: ${issue?.message ?? 'does not fit the schema'}`,
+  );
+}
+
+function projectOf(body: unknown): ProjectRef {
+  const identity = gitlabProjectOf(body);
+  if (identity.id === undefined || identity.path === undefined) {
+    throw new InvalidPayloadError('project: the payload names no project id and path');
+  }
+  const project = projectShape.safeParse((body as { project?: unknown }).project);
+  const defaultBranch = project.success ? (project.data?.default_branch ?? undefined) : undefined;
+  return { id: identity.id, path: identity.path, defaultBranch };
+}
+
+const runnerType = (r: z.infer<typeof runner>): RunnerType => RUNNER_TYPE[r?.runner_type ?? ''] ?? 'unknown';
+const orUndefined = <T>(v: T | null | undefined): T | undefined => (v === null ? undefined : v);
+
+/** Parses one authenticated GitLab payload. Throws InvalidPayloadError naming the field. */
+export function parseGitlab(body: unknown): GitlabParsed {
+  const kind = (body as { object_kind?: unknown }).object_kind;
+  switch (kind) {
+    case 'build':
+      return { kind: 'events', events: [jobEvent(body)] };
+    case 'pipeline':
+      return { kind: 'events', events: pipelineEvents(body) };
+    case 'deployment':
+      return { kind: 'events', events: [deploymentEvent(body)] };
+    case 'merge_request': {
+      const mr = check(mergeRequestHook, body).object_attributes;
+      if (mr.action !== 'merge')
+        return { kind: 'ignored', reason: `merge request action ${mr.action ?? 'none'}` };
+      const createdAt = parseTimestamp(mr.created_at);
+      // `merged_at` is in newer payloads; the merge event's `updated_at` is the merge time.
+      const mergedAt = parseTimestamp(mr.merged_at) ?? parseTimestamp(mr.updated_at);
+      return {
+        kind: 'events',
+        events: [
+          {
+            kind: 'merge',
+            source: 'gitlab',
+            project: projectOf(body),
+            mergeRequestId: mr.id,
+            targetRef: mr.target_branch,
+            createdAt,
+            mergedAt,
+          },
+        ],
+      };
+    }
+    case 'release': {
+      const release = check(releaseHook, body);
+      if (release.action !== 'create') return { kind: 'ignored', reason: `release action ${release.action}` };
+      return {
+        kind: 'events',
+        events: [{ kind: 'release', source: 'gitlab', project: projectOf(body), releaseId: release.id }],
+      };
+    }
+    default:
+      return { kind: 'ignored', reason: `object_kind ${typeof kind === 'string' ? kind : 'missing'}` };
+  }
+}
+
+function jobEvent(body: unknown): JobEvent {
+  const j = check(jobHook, body);
+  const status = JOB_STATUS[j.build_status] ?? 'waiting';
+  return {
+    kind: 'job',
+    source: 'gitlab',
+    project: projectOf(body),
+    jobId: j.build_id,
+    pipelineId: orUndefined(j.pipeline_id),
+    name: j.build_name,
+    stage: j.build_stage,
+    status,
+    ref: { name: j.ref, tag: j.tag === true, mergeRequest: j.ref.startsWith('refs/merge-requests/') },
+    runnerType: runnerType(j.runner),
+    createdAt: parseTimestamp(j.build_created_at) ?? parseTimestamp(j.build_created_at_iso),
+    startedAt: parseTimestamp(j.build_started_at) ?? parseTimestamp(j.build_started_at_iso),
+    finishedAt: parseTimestamp(j.build_finished_at) ?? parseTimestamp(j.build_finished_at_iso),
+    durationSeconds: orUndefined(j.build_duration),
+    queuedSeconds: orUndefined(j.build_queued_duration),
+  };
+}
+
+function pipelineEvents(body: unknown): DeliveryEvent[] {
+  const p = check(pipelineHook, body);
+  const a = p.object_attributes;
+  const project = projectOf(body);
+  const ref = {
+    name: a.ref,
+    tag: a.tag === true,
+    mergeRequest:
+      a.source === 'merge_request_event' || (p.merge_request !== null && p.merge_request !== undefined),
+  };
+  const events: DeliveryEvent[] = [
+    {
+      kind: 'pipeline',
+      source: 'gitlab',
+      project,
+      pipelineId: a.id,
+      attempt: a.finished_at ?? '',
+      name: a.name !== null && a.name !== undefined && a.name !== '' ? a.name : (a.source ?? 'unknown'),
+      status: PIPELINE_STATUS[a.status] ?? 'waiting',
+      ref,
+      finishedAt: parseTimestamp(a.finished_at),
+      durationSeconds: orUndefined(a.duration),
+      queuedSeconds: orUndefined(a.queued_duration),
+    },
+  ];
+  // The builds list feeds the same job logic as Job Hooks; the pipeline event comes first so
+  // its jobs take its `ref` value.
+  for (const b of p.builds ?? []) {
+    events.push({
+      kind: 'job',
+      source: 'gitlab',
+      project,
+      jobId: b.id,
+      pipelineId: a.id,
+      name: b.name,
+      stage: b.stage,
+      status: JOB_STATUS[b.status] ?? 'waiting',
+      ref,
+      runnerType: runnerType(b.runner),
+      createdAt: parseTimestamp(b.created_at),
+      startedAt: parseTimestamp(b.started_at),
+      finishedAt: parseTimestamp(b.finished_at),
+      durationSeconds: orUndefined(b.duration),
+      queuedSeconds: orUndefined(b.queued_duration),
+    });
+  }
+  return events;
+}
+
+function deploymentEvent(body: unknown): DeliveryEvent {
+  const d = check(deploymentHook, body);
+  const at = parseTimestamp(d.status_changed_at);
+  if (at === undefined)
+    throw new InvalidPayloadError(`status_changed_at: '${d.status_changed_at}' is not a timestamp`);
+  return {
+    kind: 'deployment',
+    source: 'gitlab',
+    project: projectOf(body),
+    deploymentId: d.deployment_id,
+    environment: d.environment,
+    status: DEPLOYMENT_STATUS[d.status] ?? 'waiting',
+    at,
+    startedAt: undefined,
+  };
+}

@@ -1,0 +1,86 @@
+import type { Router } from '@koa/router';
+import type { Logger } from 'pino';
+import type { Clock } from '../../clock.js';
+import type { EventProcessor } from '../../events/processor.js';
+import { HttpError } from '../../http/http-error.js';
+import type { ServiceMetrics } from '../../metrics/service-metrics.js';
+import type { Secrets } from '../../secrets/secrets.js';
+import { webhookIntake } from '../webhook-intake.js';
+import { parseGitlab } from './parse.js';
+import { gitlabProjectOf } from './project-of.js';
+import { verifyGitlabToken } from './verify.js';
+
+/** `X-Gitlab-Event` values, as bounded `event` label values; anything else is `other`. */
+const EVENTS: Record<string, string> = {
+  'Job Hook': 'job',
+  'Pipeline Hook': 'pipeline',
+  'Deployment Hook': 'deployment',
+  'Merge Request Hook': 'merge_request',
+  'Release Hook': 'release',
+  'Push Hook': 'push',
+  'Tag Push Hook': 'tag_push',
+  'Note Hook': 'note',
+  'Issue Hook': 'issue',
+  'Confidential Issue Hook': 'issue',
+  'Confidential Note Hook': 'note',
+  'Wiki Page Hook': 'wiki_page',
+  'Member Hook': 'member',
+  'Project Hook': 'project',
+  'Subgroup Hook': 'subgroup',
+  'Feature Flag Hook': 'feature_flag',
+  'Milestone Hook': 'milestone',
+  'Emoji Hook': 'emoji',
+  'Resource Access Token Hook': 'resource_access_token',
+  'Vulnerability Hook': 'vulnerability',
+  'System Hook': 'system',
+};
+
+/** GitLab's `Idempotency-Key` is a UUID; anything implausibly long is not used as a key. */
+const MAX_KEY_LENGTH = 256;
+
+interface Deps {
+  secrets: Secrets;
+  processor: EventProcessor;
+  metrics: ServiceMetrics;
+  clock: Clock;
+  log: Logger;
+}
+
+/** POST /webhooks/gitlab (SPEC section 4). */
+export function gitlabWebhookRoute(router: Router, deps: Deps): void {
+  const intake = webhookIntake<unknown>(
+    {
+      source: 'gitlab',
+      event: (ctx) => EVENTS[ctx.get('x-gitlab-event')] ?? 'other',
+      decode: (_ctx, raw) => {
+        try {
+          return JSON.parse(raw.toString('utf8')) as unknown;
+        } catch (err) {
+          throw new HttpError(400, `body is not JSON: ${(err as Error).message}`);
+        }
+      },
+      authenticate: (ctx, _raw, body) => {
+        const project = gitlabProjectOf(body);
+        const ok = verifyGitlabToken(deps.secrets, project, ctx.get('x-gitlab-token') || undefined);
+        return ok ? (project.path ?? project.id ?? 'unknown') : false;
+      },
+      handle: async (ctx, body) => {
+        const parsed = parseGitlab(body);
+        if (parsed.kind === 'ignored') return 'ignored';
+        // X-Gitlab-Event-UUID is shared by recursive hooks, so only Idempotency-Key names a delivery.
+        const key = ctx.get('idempotency-key');
+        return deps.processor.process({
+          key: key !== '' && key.length <= MAX_KEY_LENGTH ? `gitlab:${key}` : undefined,
+          events: parsed.events,
+        });
+      },
+    },
+    {
+      metrics: deps.metrics,
+      clock: deps.clock,
+      log: deps.log.child({ component: 'gitlab' }),
+      contentTypes: ['application/json'],
+    },
+  );
+  router.post('/webhooks/gitlab', intake);
+}

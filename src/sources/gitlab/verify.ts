@@ -1,0 +1,36 @@
+import { toUpperSnake } from '../../config/parse.js';
+import type { Secrets } from '../../secrets/secrets.js';
+import { matchesAny } from '../../secrets/timing-safe.js';
+import type { GitlabProjectIdentity } from './project-of.js';
+
+const PREFIX = 'GITLAB_WEBHOOK_TOKEN_';
+
+/**
+ * Checks `X-Gitlab-Token` against the secret of the project the body names (SPEC section 4).
+ * The token must match every key that names the project itself (its id and its path, where
+ * set), so a body cannot borrow one project's id to write under another's path; only when
+ * neither is set does the nearest group above the path decide. Another project's secret never
+ * passes, because only this project's keys are consulted.
+ */
+export function verifyGitlabToken(
+  secrets: Secrets,
+  project: GitlabProjectIdentity,
+  token: string | undefined,
+): boolean {
+  const own: string[][] = [];
+  if (project.id !== undefined) own.push(secrets.list(PREFIX + project.id));
+  if (project.path !== undefined) own.push(secrets.list(PREFIX + toUpperSnake(project.path)));
+  const set = own.filter((values) => values.length > 0);
+  if (set.length > 0) {
+    let ok = true;
+    for (const values of set) if (!matchesAny(token, values)) ok = false;
+    return ok;
+  }
+  if (project.path === undefined) return false;
+  const parts = project.path.split('/');
+  for (let n = parts.length - 1; n >= 1; n--) {
+    const values = secrets.list(PREFIX + toUpperSnake(parts.slice(0, n).join('/')));
+    if (values.length > 0) return matchesAny(token, values);
+  }
+  return false;
+}

@@ -1,0 +1,72 @@
+import type { RouterContext } from '@koa/router';
+import type { Logger } from 'pino';
+import type { Clock } from '../clock.js';
+import type { DeliveryOutcome } from '../events/processor.js';
+import { HttpError } from '../http/http-error.js';
+import { readRawBody } from '../http/read-raw-body.js';
+import type { ServiceMetrics } from '../metrics/service-metrics.js';
+import { InvalidPayloadError } from './invalid-payload-error.js';
+
+export type WebhookOutcome = DeliveryOutcome | 'ignored' | 'invalid' | 'unauthorized' | 'rejected';
+
+/** What a source does with one request, after the shared checks. */
+export interface WebhookSteps<T> {
+  readonly source: 'gitlab' | 'github';
+  /** The bounded `event` label of the request (from its headers). */
+  event(ctx: RouterContext): string;
+  /** Reads the raw body into the source's envelope: 400 (HttpError) when unreadable. */
+  decode(ctx: RouterContext, raw: Buffer): T;
+  /** Authenticates; returns the project path to note as last received, or false. */
+  authenticate(ctx: RouterContext, raw: Buffer, decoded: T): string | false;
+  /** Parses and applies; throws InvalidPayloadError for JSON that does not fit. */
+  handle(ctx: RouterContext, decoded: T): Promise<DeliveryOutcome | 'ignored'>;
+}
+
+/**
+ * SPEC section 4 for every source: content type, size, parse, authenticate first, then the
+ * source's own work. Every answer is counted once in `delivery_webhook_requests_total`.
+ */
+export function webhookIntake<T>(
+  steps: WebhookSteps<T>,
+  deps: { metrics: ServiceMetrics; clock: Clock; log: Logger; contentTypes: readonly string[] },
+) {
+  return async (ctx: RouterContext): Promise<void> => {
+    const stop = deps.metrics.webhookProcessing.startTimer({ source: steps.source });
+    const event = steps.event(ctx);
+    // Anything that ends before an outcome is set (415, 413, 400, 503, 500) is `rejected`.
+    let outcome: WebhookOutcome = 'rejected';
+    try {
+      if (!deps.contentTypes.some((t) => ctx.is(t) !== false)) {
+        throw new HttpError(415, `content type must be ${deps.contentTypes.join(' or ')}`);
+      }
+      const raw = await readRawBody(ctx.req);
+      const decoded = steps.decode(ctx, raw);
+      const project = steps.authenticate(ctx, raw, decoded);
+      if (project === false) {
+        outcome = 'unauthorized';
+        throw new HttpError(
+          401,
+          'the webhook secret is missing or is not the secret of the project this event names',
+        );
+      }
+      deps.metrics.webhookLastReceived.set({ source: steps.source, project }, deps.clock.now() / 1000);
+      try {
+        outcome = await steps.handle(ctx, decoded);
+        ctx.body = { outcome };
+      } catch (err) {
+        if (!(err instanceof InvalidPayloadError)) throw err;
+        // Never 4xx for authentic JSON: GitLab disables hooks that keep answering 4xx.
+        outcome = 'invalid';
+        ctx.status = 202;
+        ctx.body = { outcome, error: err.message };
+        deps.log.warn(
+          { source: steps.source, event, error: err.message },
+          'webhook payload does not fit the schema',
+        );
+      }
+    } finally {
+      deps.metrics.webhookRequests.inc({ source: steps.source, event, outcome });
+      stop();
+    }
+  };
+}
