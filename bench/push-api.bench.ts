@@ -131,6 +131,7 @@ type Outcomes = Record<string, number>;
 interface RunRecord {
   readonly target: TargetName;
   readonly scenario: ScenarioName;
+  readonly round: number;
   readonly storedSeries: number;
   readonly requestsInRotation: number;
   readonly preloadSeconds?: number;
@@ -198,12 +199,14 @@ async function preload(url: string, requests: readonly WrkRequest[]): Promise<vo
 
 async function runScenario(
   scenario: Scenario,
+  round: number,
   tools: { wrk: string; pushgateway: string },
   scriptDir: string,
   context: BenchContext,
   problems: string[],
+  rounds: number,
 ): Promise<RunRecord> {
-  const label = `${scenario.target} / ${scenario.name}`;
+  const label = `${scenario.target} / ${scenario.name}${rounds > 1 ? ` (round ${round}/${rounds})` : ''}`;
   const kind = TARGETS[scenario.target];
   let measured = [kind.fixed()];
   if (scenario.rotating) {
@@ -305,6 +308,7 @@ async function runScenario(
     record = {
       target: scenario.target,
       scenario: scenario.name,
+      round,
       storedSeries: scenario.preload,
       requestsInRotation: measured.length,
       ...(preloadSeconds === undefined ? {} : { preloadSeconds }),
@@ -335,6 +339,14 @@ function socketErrorCount(result: WrkResult): number {
   return e.connect + e.read + e.write + e.timeout;
 }
 
+/** The run with the median 2xx rate (the lower middle one for an even count). */
+function medianRun(runs: readonly RunRecord[]): RunRecord {
+  const sorted = [...runs].sort((a, b) => a.wrk.okRps - b.wrk.okRps);
+  const median = sorted[Math.floor((sorted.length - 1) / 2)];
+  if (median === undefined) throw new Error('no runs to take the median of');
+  return median;
+}
+
 function ratio(name: string, numerator: number, denominator: number, target?: number): Ratio {
   const value = denominator > 0 ? numerator / denominator : Number.NaN;
   return target === undefined ? { name, value } : { name, value, target, pass: value >= target };
@@ -354,12 +366,24 @@ function computeRatios(runs: readonly RunRecord[]): Ratio[] {
   ];
 }
 
-function report(runs: readonly RunRecord[], ratios: readonly Ratio[]): string {
+function report(
+  medians: readonly RunRecord[],
+  runs: readonly RunRecord[],
+  ratios: readonly Ratio[],
+  rounds: number,
+): string {
+  const range = (r: RunRecord) => {
+    const rates = runs
+      .filter((x) => x.target === r.target && x.scenario === r.scenario)
+      .map((x) => x.wrk.okRps);
+    return `${formatRate(Math.min(...rates))}-${formatRate(Math.max(...rates))}`;
+  };
   const table = formatTable(
     [
       { title: 'target' },
       { title: 'scenario' },
       { title: 'req/s (2xx)', align: 'right' },
+      ...(rounds > 1 ? [{ title: `range (${rounds} rounds)`, align: 'right' as const }] : []),
       { title: 'p50', align: 'right' },
       { title: 'p99', align: 'right' },
       { title: 'max', align: 'right' },
@@ -369,11 +393,12 @@ function report(runs: readonly RunRecord[], ratios: readonly Ratio[]): string {
       { title: 'wrk CPU', align: 'right' },
       { title: 'other CPU', align: 'right' },
     ],
-    runs.map((r) => {
+    medians.map((r) => {
       return [
         r.target,
         r.scenario,
         formatRate(r.wrk.okRps),
+        ...(rounds > 1 ? [range(r)] : []),
         formatMs(r.wrk.latencyMs.p50),
         formatMs(r.wrk.latencyMs.p99),
         formatMs(r.wrk.latencyMs.max),
@@ -399,7 +424,8 @@ function report(runs: readonly RunRecord[], ratios: readonly Ratio[]): string {
     `--latency, after a ${WARMUP.durationS} s warm-up; ${cpus().length} CPUs; 127.0.0.1 only. ` +
     `"rotating": each request observes into the next of the ${STORED_SERIES} stored series ` +
     '(delivery-metrics only: a Pushgateway POST replaces its whole group). ' +
-    'CPU: 100% = one core busy; "other" = all other processes on the machine meanwhile.';
+    'CPU: 100% = one core busy; "other" = all other processes on the machine meanwhile.' +
+    (rounds > 1 ? ` Each row is the round with the median req/s of ${rounds}; ratios use those rows.` : '');
   return [table, '', ratioTable, '', settings].join('\n');
 }
 
@@ -414,21 +440,28 @@ export const pushApiBench: Bench = {
     const problems: string[] = [];
     const runs: RunRecord[] = [];
     try {
-      for (const scenario of SCENARIOS) {
-        runs.push(
-          await runScenario(
-            scenario,
-            { wrk: tools.wrk, pushgateway: tools['prometheus-pushgateway'] },
-            scriptDir,
-            context,
-            problems,
-          ),
-        );
+      for (let round = 1; round <= context.rounds; round++) {
+        for (const scenario of SCENARIOS) {
+          runs.push(
+            await runScenario(
+              scenario,
+              round,
+              { wrk: tools.wrk, pushgateway: tools['prometheus-pushgateway'] },
+              scriptDir,
+              context,
+              problems,
+              context.rounds,
+            ),
+          );
+        }
       }
     } finally {
       await rm(scriptDir, { recursive: true, force: true });
     }
-    const ratios = computeRatios(runs);
+    const medians = SCENARIOS.map((scenario) =>
+      medianRun(runs.filter((r) => r.target === scenario.target && r.scenario === scenario.name)),
+    );
+    const ratios = computeRatios(medians);
     const warnings = runs
       .filter((r) => (r.otherCpuCores ?? 0) > OTHER_LOAD_WARNING)
       .map(
@@ -441,7 +474,7 @@ export const pushApiBench: Bench = {
       .filter((r) => r.pass === false)
       .map((r) => `${r.name} = ${r.value.toFixed(2)}, below the target ${r.target?.toFixed(2)}`);
     return {
-      report: report(runs, ratios),
+      report: report(medians, runs, ratios, context.rounds),
       problems,
       missed,
       warnings,
@@ -454,7 +487,9 @@ export const pushApiBench: Bench = {
           wrk: toolVersion(tools.wrk, ['--version']),
           pushgateway: toolVersion(tools['prometheus-pushgateway'], ['--version']),
         },
-        settings: { measure: SETTINGS, warmup: WARMUP, storedSeries: STORED_SERIES },
+        settings: { measure: SETTINGS, warmup: WARMUP, storedSeries: STORED_SERIES, rounds: context.rounds },
+        /** Per scenario, the round with the median 2xx rate: what the table and ratios use. */
+        medians: medians.map((r) => ({ target: r.target, scenario: r.scenario, round: r.round })),
         runs,
         ratios,
         problems,

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- <bench name>...] [-- --strict]`: runs the benches one after another,
+ * `npm run bench [-- <bench name>...] [--rounds=N] [--strict]`: runs the benches one after another,
  * prints each report to stdout (progress goes to stderr) and writes each bench's results to
  * bench/results/. Exit code: 0 when every measurement is trustworthy, 1 when one is not (error
  * answers, crashes) or, with --strict, when a performance target is missed; 2 when a required
@@ -23,6 +23,17 @@ function progress(bench: string, message: string): void {
 
 async function main(argv: readonly string[]): Promise<number> {
   const strict = argv.includes('--strict');
+  const roundsArg = argv.find((a) => a.startsWith('--rounds='));
+  const rounds = roundsArg === undefined ? 1 : Number(roundsArg.slice('--rounds='.length));
+  if (!Number.isInteger(rounds) || rounds < 1) {
+    process.stderr.write(`--rounds must be a whole number of at least 1, not '${roundsArg}'\n`);
+    return 2;
+  }
+  const flags = argv.filter((a) => a.startsWith('--') && a !== '--strict' && a !== roundsArg);
+  if (flags.length > 0) {
+    process.stderr.write(`Unknown option ${flags.join(', ')}. Options: --rounds=N, --strict\n`);
+    return 2;
+  }
   const names = argv.filter((a) => !a.startsWith('--'));
   const unknown = names.filter((n) => !BENCHES.some((b) => b.name === n));
   if (unknown.length > 0) {
@@ -36,7 +47,7 @@ async function main(argv: readonly string[]): Promise<number> {
   let exitCode = 0;
   for (const bench of selected) {
     progress(bench.name, bench.description);
-    const outcome = await bench.run({ progress: (message) => progress(bench.name, message) });
+    const outcome = await bench.run({ progress: (message) => progress(bench.name, message), rounds });
     process.stdout.write(`\n== ${bench.name}: ${bench.description}\n\n${outcome.report}\n`);
     await mkdir(RESULTS_DIR, { recursive: true });
     const file = join(RESULTS_DIR, bench.resultFile);

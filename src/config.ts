@@ -11,6 +11,7 @@ import {
   parseUrl,
 } from './config/parse.js';
 import { type Catalog, CatalogError, loadCatalogFile } from './push/catalog.js';
+import { catalogConflicts } from './push/catalog-conflicts.js';
 import { defaultCatalog } from './push/default-catalog.js';
 import type { Settings } from './secrets/read-settings.js';
 import { Secrets } from './secrets/secrets.js';
@@ -147,6 +148,7 @@ export function loadConfig(env: Settings): Config {
   let catalog: Catalog | undefined;
   try {
     catalog = catalogPath === undefined ? defaultCatalog() : loadCatalogFile(catalogPath);
+    for (const message of catalogConflicts(catalog)) problems.push({ variable: 'METRICS_CATALOG', message });
   } catch (err) {
     if (!(err instanceof CatalogError)) throw err;
     for (const message of err.problems) problems.push({ variable: 'METRICS_CATALOG', message });

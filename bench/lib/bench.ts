@@ -2,6 +2,11 @@
 export interface BenchContext {
   /** A progress line (stderr), so stdout keeps only the reports. */
   progress(message: string): void;
+  /**
+   * How many times to repeat each measurement (`--rounds=N`, default 1). Benches report the
+   * median round, so a noisy machine disturbs the verdict less.
+   */
+  readonly rounds: number;
 }
 
 export interface BenchOutcome {

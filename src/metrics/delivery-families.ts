@@ -21,7 +21,8 @@ const ENVIRONMENT = ['source', 'project', 'environment'] as const;
 
 type Def = Omit<FamilyDef, 'maxSeries'>;
 
-const DEFS = {
+/** Every event metric's definition, without its budget. */
+export const DELIVERY_FAMILY_DEFS = {
   jobRuns: {
     name: 'delivery_job_runs_total',
     type: 'counter',
@@ -139,11 +140,13 @@ const DEFS = {
   },
 } satisfies Record<string, Def>;
 
-export type DeliveryFamilies = { readonly [K in keyof typeof DEFS]: FamilyView };
+export type DeliveryFamilies = { readonly [K in keyof typeof DELIVERY_FAMILY_DEFS]: FamilyView };
 
 export function defineDeliveryFamilies(state: MetricState): DeliveryFamilies {
-  const out: Partial<Record<keyof typeof DEFS, FamilyView>> = {};
-  for (const [key, def] of Object.entries(DEFS) as Array<[keyof typeof DEFS, Def]>) {
+  const out: Partial<Record<keyof typeof DELIVERY_FAMILY_DEFS, FamilyView>> = {};
+  for (const [key, def] of Object.entries(DELIVERY_FAMILY_DEFS) as Array<
+    [keyof typeof DELIVERY_FAMILY_DEFS, Def]
+  >) {
     out[key] = state.define({ ...def, maxSeries: MAX_SERIES });
   }
   return out as DeliveryFamilies;

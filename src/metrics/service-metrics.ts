@@ -1,5 +1,15 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, type Registry } from 'prom-client';
 
+/** Names the service's own metrics take: a catalog metric may not take one of them. */
+export const SERVICE_METRIC_NAMES = [
+  'delivery_webhook_requests_total',
+  'delivery_webhook_processing_seconds',
+  'delivery_webhook_last_received_timestamp_seconds',
+  'delivery_push_requests_total',
+  'delivery_series_dropped_total',
+  'delivery_experiments_total',
+] as const;
+
 /**
  * The service's own health (SPEC section 5). These are ordinary prom-client metrics: they
  * describe this process, so they start from zero with it, as Prometheus counters may.

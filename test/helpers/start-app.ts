@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { systemClock } from '../../src/clock.js';
+import { type Clock, systemClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { type RunningService, startService } from '../../src/service.js';
@@ -19,7 +19,10 @@ export interface TestApp {
 }
 
 /** Starts the real service on 127.0.0.1:0 with a fresh DATA_DIR unless one is given. */
-export async function startTestApp(env: Record<string, string | undefined> = {}): Promise<TestApp> {
+export async function startTestApp(
+  env: Record<string, string | undefined> = {},
+  options: { clock?: Clock } = {},
+): Promise<TestApp> {
   const dataDir = env.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'dm-test-'));
   const config = loadConfig({ LISTEN_ADDRESS: '127.0.0.1:0', LOG_LEVEL: 'debug', ...env, DATA_DIR: dataDir });
   const chunks: string[] = [];
@@ -33,7 +36,7 @@ export async function startTestApp(env: Record<string, string | undefined> = {})
     },
   });
   const log = createLogger(config.logLevel, sink);
-  const service = await startService(config, { log, clock: systemClock });
+  const service = await startService(config, { log, clock: options.clock ?? systemClock });
   let stopped = false;
   return {
     url: `http://127.0.0.1:${service.port}`,

@@ -86,3 +86,33 @@ describe('loadConfig', () => {
     assert.equal(config.dataDir, '/var/lib/dm');
   });
 });
+
+describe('loadConfig: a catalog that clashes with built-in metrics', () => {
+  it('names each clash', () => {
+    const dir = tempDir();
+    const catalog = join(dir, 'catalog.yaml');
+    writeFileSync(
+      catalog,
+      [
+        'metrics:',
+        '  push_requests_total: {type: counter, help: h}',
+        '  job_runs_total: {type: gauge, help: h, labels: [x]}',
+        '  pipeline_up: {type: gauge, help: h, labels: [team]}',
+        '  deployment_duration_seconds: {type: histogram, help: h, labels: [target, status], buckets: [1, 2]}',
+        '',
+      ].join('\n'),
+    );
+    assert.throws(
+      () => loadConfig({ METRICS_CATALOG: catalog }),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        err.problems.length === 2 &&
+        /push_requests_total: delivery_push_requests_total is one of the service's own metrics/.test(
+          err.message,
+        ) &&
+        /job_runs_total: metric delivery_job_runs_total is declared twice .* a counter and a gauge/.test(
+          err.message,
+        ),
+    );
+  });
+});

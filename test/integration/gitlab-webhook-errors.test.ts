@@ -1,0 +1,165 @@
+import assert from 'node:assert/strict';
+import { FakeClock } from '../helpers/fake-clock.js';
+import { GITLAB_SECRET, jobHook, PROJECT, postGitlab } from '../helpers/gitlab.js';
+import { getMetrics, sample, startTestApp, type TestApp } from '../helpers/start-app.js';
+
+const OTHER = {
+  ...PROJECT,
+  id: 202,
+  path_with_namespace: 'globex/web',
+  web_url: 'https://gitlab.example.com/globex/web',
+};
+const ENV = {
+  GITLAB_WEBHOOK_TOKEN_ACME_PAYMENTS_API: GITLAB_SECRET,
+  GITLAB_WEBHOOK_TOKEN_202: 'globex-secret',
+  GITLAB_WEBHOOK_TOKEN_INITECH: 'initech-group-old,initech-group-new',
+};
+const success = (id: number, project = PROJECT) =>
+  jobHook({ id, status: 'success', startedAt: '2026-11-20T10:00:00Z', duration: 1, project });
+
+describe('GitLab webhook intake: every answer of SPEC section 4', () => {
+  let app: TestApp;
+  beforeEach(async () => {
+    app = await startTestApp(ENV);
+  });
+  afterEach(() => app.stop());
+
+  const requests = async (outcome: string) =>
+    sample(
+      await getMetrics(app.url),
+      `delivery_webhook_requests_total{source="gitlab",event="job",outcome="${outcome}"}`,
+    );
+
+  it('401 for a missing or wrong secret, counted as unauthorized, with nothing recorded', async () => {
+    assert.equal((await postGitlab(app.url, success(1), { token: null })).status, 401);
+    assert.equal((await postGitlab(app.url, success(1), { token: 'wrong' })).status, 401);
+    assert.equal((await postGitlab(app.url, success(1), { token: '' })).status, 401);
+    assert.equal(await requests('unauthorized'), 3);
+    const text = await getMetrics(app.url);
+    assert.doesNotMatch(text, /^delivery_job_runs_total\{/m);
+    assert.doesNotMatch(text, /^delivery_webhook_last_received_timestamp_seconds\{/m);
+  });
+
+  it('401 for another project’s valid secret, in both directions', async () => {
+    assert.equal((await postGitlab(app.url, success(1), { token: 'globex-secret' })).status, 401);
+    assert.equal((await postGitlab(app.url, success(2, OTHER), { token: GITLAB_SECRET })).status, 401);
+    assert.equal((await postGitlab(app.url, success(2, OTHER), { token: 'globex-secret' })).status, 200);
+  });
+
+  it('401 for a body that borrows one project’s id to write under another’s path', async () => {
+    const forged = success(3, { ...OTHER, path_with_namespace: 'acme/payments-api' });
+    assert.equal((await postGitlab(app.url, forged, { token: 'globex-secret' })).status, 401);
+  });
+
+  it('accepts a group’s secret, either value of its rotation list, for projects below it', async () => {
+    const deep = {
+      ...PROJECT,
+      id: 303,
+      path_with_namespace: 'initech/tps/reports',
+      web_url: 'https://g.example.com/initech/tps/reports',
+    };
+    assert.equal((await postGitlab(app.url, success(4, deep), { token: 'initech-group-old' })).status, 200);
+    assert.equal((await postGitlab(app.url, success(5, deep), { token: 'initech-group-new' })).status, 200);
+    assert.equal((await postGitlab(app.url, success(6, deep), { token: GITLAB_SECRET })).status, 401);
+    const text = await getMetrics(app.url);
+    assert.equal(
+      sample(
+        text,
+        'delivery_job_runs_total{source="gitlab",project="initech/tps/reports",ref="main",stage="test",job="rspec",status="success"}',
+      ),
+      2,
+    );
+  });
+
+  it('401 for a project no secret is configured for', async () => {
+    const stranger = {
+      ...PROJECT,
+      id: 999,
+      path_with_namespace: 'nobody/here',
+      web_url: 'https://g.example.com/nobody/here',
+    };
+    assert.equal((await postGitlab(app.url, success(7, stranger), { token: GITLAB_SECRET })).status, 401);
+  });
+
+  it('400 naming the problem for a body that is not JSON', async () => {
+    const res = await postGitlab(app.url, '{"object_kind": "build",', { event: 'Job Hook' });
+    assert.equal(res.status, 400);
+    assert.match(res.body.error ?? '', /body is not JSON/);
+    assert.equal(await requests('rejected'), 1);
+  });
+
+  it('415 for a content type other than JSON', async () => {
+    const res = await postGitlab(app.url, JSON.stringify(success(8)), {
+      contentType: 'application/x-www-form-urlencoded',
+    });
+    assert.equal(res.status, 415);
+  });
+
+  it('413 for a body over 10 MiB', async () => {
+    const big = JSON.stringify({ ...success(9), padding: 'x'.repeat(10 * 1024 * 1024) });
+    const res = await postGitlab(app.url, big);
+    assert.equal(res.status, 413);
+  });
+
+  it('202 invalid for authentic JSON that does not fit the schema, counted, nothing recorded', async () => {
+    const { build_id: _, ...noId } = success(10);
+    const res = await postGitlab(app.url, noId);
+    assert.equal(res.status, 202);
+    assert.equal(res.body.outcome, 'invalid');
+    assert.match(res.body.error ?? '', /build_id/);
+    const bad = await postGitlab(app.url, { ...success(11), build_duration: 'long' });
+    assert.equal(bad.status, 202);
+    assert.match(bad.body.error ?? '', /build_duration/);
+    assert.equal(await requests('invalid'), 2);
+    assert.ok(app.logs.some((l) => l.msg === 'webhook payload does not fit the schema'));
+    assert.doesNotMatch(await getMetrics(app.url), /^delivery_job_runs_total\{/m);
+  });
+
+  it('503 when the store is unavailable, and nothing recorded', async () => {
+    await app.service.store.close();
+    const res = await postGitlab(app.url, success(12));
+    assert.equal(res.status, 503);
+    assert.equal(await requests('rejected'), 1);
+    assert.doesNotMatch(await getMetrics(app.url), /^delivery_job_runs_total\{/m);
+  });
+});
+
+describe('delivery_jobs_active expiry', () => {
+  it('forgets a job after 24 h without news', async () => {
+    const clock = new FakeClock(Date.UTC(2026, 10, 20, 10, 0));
+    const app = await startTestApp(ENV, { clock });
+    try {
+      await postGitlab(app.url, jobHook({ id: 20, status: 'pending' }));
+      clock.advance(3600);
+      await postGitlab(
+        app.url,
+        jobHook({ id: 21, status: 'running', startedAt: '2026-11-20T11:00:00Z', runnerType: 'group_type' }),
+      );
+      const series = (state: string, runner: string) =>
+        `delivery_jobs_active{source="gitlab",project="acme/payments-api",runner_type="${runner}",state="${state}"}`;
+      clock.advance(23 * 3600 + 1);
+      assert.equal(await app.service.processor.expireActiveJobs(), 1);
+      let text = await getMetrics(app.url);
+      assert.equal(sample(text, series('pending', 'unknown')), 0);
+      assert.equal(sample(text, series('running', 'group')), 1);
+      clock.advance(3600);
+      assert.equal(await app.service.processor.expireActiveJobs(), 1);
+      text = await getMetrics(app.url);
+      assert.equal(sample(text, series('running', 'group')), 0);
+      // A job that finishes after it expired does not go below zero.
+      await postGitlab(
+        app.url,
+        jobHook({
+          id: 21,
+          status: 'success',
+          startedAt: '2026-11-20T11:00:00Z',
+          duration: 5,
+          runnerType: 'group_type',
+        }),
+      );
+      assert.equal(sample(await getMetrics(app.url), series('running', 'group')), 0);
+    } finally {
+      await app.stop();
+    }
+  });
+});
