@@ -13,6 +13,7 @@ import type { Catalog } from './push/catalog.js';
 import { pushRoutes } from './push/push-routes.js';
 import type { PushService } from './push/push-service.js';
 import type { Secrets } from './secrets/secrets.js';
+import { githubWebhookRoute } from './sources/github/route.js';
 import { gitlabWebhookRoute } from './sources/gitlab/route.js';
 import type { Store } from './store/store.js';
 
@@ -51,6 +52,7 @@ export function createApp(deps: AppDeps): Koa {
   metricsRoutes(router, deps);
   pushRoutes(router, deps);
   gitlabWebhookRoute(router, deps);
+  githubWebhookRoute(router, deps);
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: true }));
   return app;

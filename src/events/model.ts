@@ -40,7 +40,8 @@ export interface JobEvent {
   readonly pipelineId: string | undefined;
   /** Without a parallel suffix such as ` 3/8`. */
   readonly name: string;
-  readonly stage: string;
+  /** GitLab stage; GitHub workflow name. Unknown in legacy GitHub payloads: the run's name then. */
+  readonly stage: string | undefined;
   readonly status: JobStatus;
   readonly ref: RefInfo;
   readonly runnerType: RunnerType;

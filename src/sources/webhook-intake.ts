@@ -17,7 +17,7 @@ export interface WebhookSteps<T> {
   /** Reads the raw body into the source's envelope: 400 (HttpError) when unreadable. */
   decode(ctx: RouterContext, raw: Buffer): T;
   /** Authenticates; returns the project path to note as last received, or false. */
-  authenticate(ctx: RouterContext, raw: Buffer, decoded: T): string | false;
+  authenticate(ctx: RouterContext, raw: Buffer, decoded: T): string | false | Promise<string | false>;
   /** Parses and applies; throws InvalidPayloadError for JSON that does not fit. */
   handle(ctx: RouterContext, decoded: T): Promise<DeliveryOutcome | 'ignored'>;
 }
@@ -41,7 +41,7 @@ export function webhookIntake<T>(
       }
       const raw = await readRawBody(ctx.req);
       const decoded = steps.decode(ctx, raw);
-      const project = steps.authenticate(ctx, raw, decoded);
+      const project = await steps.authenticate(ctx, raw, decoded);
       if (project === false) {
         outcome = 'unauthorized';
         throw new HttpError(

@@ -73,7 +73,8 @@ export async function applyJob(ctx: HandlerContext, e: JobEvent): Promise<EventR
         ? undefined
         : await tx.get<PipelineState>(pipelineKey(e.source, e.project.id, e.pipelineId));
     const ref = pipeline?.r ?? refLabel(e.ref, e.project, ctx.trackedRefs);
-    const labels = [e.source, e.project.path, ref, e.stage, jobLabel(e.name), e.status];
+    const stage = e.stage ?? pipeline?.n ?? 'unknown';
+    const labels = [e.source, e.project.path, ref, stage, jobLabel(e.name), e.status];
     tx.inc(f.jobRuns, labels);
     const ran =
       e.durationSeconds ??

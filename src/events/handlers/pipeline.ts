@@ -6,6 +6,8 @@ import { type HandlerContext, TTL } from './context.js';
 export interface PipelineState {
   /** The `ref` label, which its jobs take too. */
   readonly r: string;
+  /** The `pipeline` label, the stage of GitHub jobs that do not say their workflow. */
+  readonly n: string;
   readonly s: readonly PipelineStatus[];
   readonly q: boolean;
   /** `attempt:status` of every run counted. */
@@ -28,6 +30,7 @@ export async function applyPipeline(ctx: HandlerContext, e: PipelineEvent): Prom
   const known = await tx.get<PipelineState>(key);
   const st: PipelineState = known ?? {
     r: refLabel(e.ref, e.project, ctx.trackedRefs),
+    n: e.name,
     s: [],
     q: false,
     f: [],
@@ -60,6 +63,7 @@ export async function applyPipeline(ctx: HandlerContext, e: PipelineEvent): Prom
     key,
     {
       r: st.r,
+      n: st.n,
       s: st.s.includes(e.status) ? st.s : [...st.s, e.status],
       q: st.q || newQueue,
       f: newRun ? [...st.f, run] : st.f,

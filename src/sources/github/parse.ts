@@ -1,0 +1,296 @@
+import { z } from 'zod';
+import type {
+  DeliveryEvent,
+  DeploymentStatus,
+  JobStatus,
+  PipelineStatus,
+  ProjectRef,
+  RunnerType,
+} from '../../events/model.js';
+import { InvalidPayloadError } from '../invalid-payload-error.js';
+import { parseTimestamp } from '../timestamps.js';
+
+/**
+ * GitHub webhook payloads (docs.github.com webhook-events-and-payloads) into source-neutral
+ * events. `check_run` is never used: every Actions job is also a check run.
+ */
+export type GithubParsed = { kind: 'events'; events: DeliveryEvent[] } | { kind: 'ignored'; reason: string };
+
+const id = z.union([z.number().int(), z.string().regex(/^\d+$/)]).transform(String);
+const time = z.string().nullish();
+
+const repository = z.looseObject({
+  id,
+  full_name: z.string().min(1),
+  default_branch: z.string().nullish(),
+});
+
+const workflowJob = z.looseObject({
+  workflow_job: z.looseObject({
+    id,
+    run_id: id,
+    run_attempt: z.number().int().nullish(),
+    name: z.string(),
+    workflow_name: z.string().nullish(),
+    head_branch: z.string().nullish(),
+    status: z.string(),
+    conclusion: z.string().nullish(),
+    created_at: time,
+    started_at: time,
+    completed_at: time,
+    labels: z.array(z.string()).nullish(),
+    runner_name: z.string().nullish(),
+    runner_group_name: z.string().nullish(),
+  }),
+  repository,
+});
+
+const workflowRun = z.looseObject({
+  workflow_run: z.looseObject({
+    id,
+    name: z.string().nullish(),
+    path: z.string().nullish(),
+    run_attempt: z.number().int().nullish(),
+    event: z.string().nullish(),
+    head_branch: z.string().nullish(),
+    status: z.string().nullish(),
+    conclusion: z.string().nullish(),
+    created_at: time,
+    updated_at: time,
+    run_started_at: time,
+  }),
+  repository,
+});
+
+const deployment = z.looseObject({ id, environment: z.string().min(1), created_at: z.string() });
+
+const deploymentHook = z.looseObject({ deployment, repository });
+
+const deploymentStatusHook = z.looseObject({
+  deployment_status: z.looseObject({
+    state: z.string(),
+    environment: z.string().nullish(),
+    created_at: z.string(),
+  }),
+  deployment,
+  repository,
+});
+
+const pullRequestHook = z.looseObject({
+  action: z.string(),
+  pull_request: z.looseObject({
+    id,
+    merged: z.boolean().nullish(),
+    created_at: time,
+    merged_at: time,
+    base: z.looseObject({ ref: z.string() }),
+  }),
+  repository,
+});
+
+const releaseHook = z.looseObject({ action: z.string(), release: z.looseObject({ id }), repository });
+
+/** SPEC section 5: `cancelled` is `canceled`; `failure`, `timed_out`, `startup_failure` are `failed`. */
+const CONCLUSION: Record<string, 'success' | 'failed' | 'canceled' | 'skipped'> = {
+  success: 'success',
+  failure: 'failed',
+  timed_out: 'failed',
+  startup_failure: 'failed',
+  cancelled: 'canceled',
+  skipped: 'skipped',
+  neutral: 'skipped',
+};
+
+const RUN_STATUS: Record<string, PipelineStatus> = {
+  requested: 'pending',
+  queued: 'pending',
+  pending: 'pending',
+  waiting: 'waiting',
+  in_progress: 'running',
+};
+
+const JOB_STATUS: Record<string, JobStatus> = {
+  queued: 'pending',
+  pending: 'pending',
+  waiting: 'waiting',
+  in_progress: 'running',
+};
+
+const DEPLOYMENT_STATE: Record<string, DeploymentStatus> = {
+  queued: 'waiting',
+  pending: 'waiting',
+  in_progress: 'running',
+  success: 'success',
+  failure: 'failed',
+  error: 'failed',
+  // A newer deployment to the environment replaced this one: not an outcome of its own.
+  inactive: 'superseded',
+};
+
+function check<T>(schema: z.ZodType<T>, body: unknown): T {
+  const result = schema.safeParse(body);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  throw new InvalidPayloadError(
+    `${issue?.path.join('.') || '(body)'}: ${issue?.message ?? 'does not fit the schema'}`,
+  );
+}
+
+function project(r: z.infer<typeof repository>): ProjectRef {
+  return { id: r.id, path: r.full_name, defaultBranch: r.default_branch ?? undefined };
+}
+
+function runnerType(
+  labels: readonly string[] | null | undefined,
+  group: string | null | undefined,
+  name: string | null | undefined,
+): RunnerType {
+  if (labels?.includes('self-hosted')) return 'self-hosted';
+  if (group === 'GitHub Actions' || name?.startsWith('GitHub Actions') === true) return 'github-hosted';
+  if (group !== null && group !== undefined) return 'self-hosted';
+  return 'unknown';
+}
+
+/** Parses one verified GitHub payload, by its `X-GitHub-Event` name. */
+export function parseGithub(event: string, body: unknown): GithubParsed {
+  switch (event) {
+    case 'workflow_job':
+      return { kind: 'events', events: [jobEvent(body)] };
+    case 'workflow_run':
+      return { kind: 'events', events: [runEvent(body)] };
+    case 'deployment': {
+      const d = check(deploymentHook, body);
+      const at = timestamp(d.deployment.created_at, 'deployment.created_at');
+      return {
+        kind: 'events',
+        events: [
+          {
+            kind: 'deployment',
+            source: 'github',
+            project: project(d.repository),
+            deploymentId: d.deployment.id,
+            environment: d.deployment.environment,
+            status: 'waiting',
+            at,
+            startedAt: at,
+          },
+        ],
+      };
+    }
+    case 'deployment_status': {
+      const d = check(deploymentStatusHook, body);
+      return {
+        kind: 'events',
+        events: [
+          {
+            kind: 'deployment',
+            source: 'github',
+            project: project(d.repository),
+            deploymentId: d.deployment.id,
+            environment: d.deployment_status.environment ?? d.deployment.environment,
+            status: DEPLOYMENT_STATE[d.deployment_status.state] ?? 'waiting',
+            at: timestamp(d.deployment_status.created_at, 'deployment_status.created_at'),
+            startedAt: timestamp(d.deployment.created_at, 'deployment.created_at'),
+          },
+        ],
+      };
+    }
+    case 'pull_request': {
+      const p = check(pullRequestHook, body);
+      if (p.action !== 'closed' || p.pull_request.merged !== true) {
+        return { kind: 'ignored', reason: `pull_request ${p.action} without a merge` };
+      }
+      return {
+        kind: 'events',
+        events: [
+          {
+            kind: 'merge',
+            source: 'github',
+            project: project(p.repository),
+            mergeRequestId: p.pull_request.id,
+            targetRef: p.pull_request.base.ref,
+            createdAt: parseTimestamp(p.pull_request.created_at),
+            mergedAt: parseTimestamp(p.pull_request.merged_at),
+          },
+        ],
+      };
+    }
+    case 'release': {
+      const r = check(releaseHook, body);
+      if (r.action !== 'published') return { kind: 'ignored', reason: `release ${r.action}` };
+      return {
+        kind: 'events',
+        events: [
+          { kind: 'release', source: 'github', project: project(r.repository), releaseId: r.release.id },
+        ],
+      };
+    }
+    default:
+      return { kind: 'ignored', reason: `event ${event}` };
+  }
+}
+
+function timestamp(value: string, field: string): number {
+  const t = parseTimestamp(value);
+  if (t === undefined) throw new InvalidPayloadError(`${field}: '${value}' is not a timestamp`);
+  return t;
+}
+
+function jobEvent(body: unknown): DeliveryEvent {
+  const { workflow_job: j, repository: r } = check(workflowJob, body);
+  let status: JobStatus = JOB_STATUS[j.status] ?? 'waiting';
+  if (j.status === 'completed') {
+    const outcome = CONCLUSION[j.conclusion ?? ''];
+    // Skipped and neutral jobs are not counted; a null conclusion is not an outcome.
+    status = outcome === 'success' || outcome === 'failed' || outcome === 'canceled' ? outcome : 'waiting';
+  }
+  // A job that no runner ever took (cancelled while queued) never started, whatever
+  // `started_at` says: GitHub fills it in for queued jobs too.
+  const ranOnRunner = j.runner_name !== null && j.runner_name !== undefined && j.runner_name !== '';
+  const startedAt = ranOnRunner || j.runner_name === undefined ? parseTimestamp(j.started_at) : undefined;
+  return {
+    kind: 'job',
+    source: 'github',
+    project: project(r),
+    jobId: j.id,
+    pipelineId: j.run_id,
+    name: j.name,
+    stage: j.workflow_name ?? undefined,
+    status,
+    ref: { name: j.head_branch ?? '', tag: false, mergeRequest: false },
+    runnerType: runnerType(j.labels, j.runner_group_name, j.runner_name),
+    createdAt: parseTimestamp(j.created_at),
+    startedAt,
+    finishedAt: parseTimestamp(j.completed_at),
+    durationSeconds: undefined,
+    queuedSeconds: undefined,
+  };
+}
+
+function runEvent(body: unknown): DeliveryEvent {
+  const { workflow_run: w, repository: r } = check(workflowRun, body);
+  let status: PipelineStatus = RUN_STATUS[w.status ?? ''] ?? 'waiting';
+  if (w.status === 'completed') status = CONCLUSION[w.conclusion ?? ''] ?? 'waiting';
+  const created = parseTimestamp(w.created_at);
+  const started = parseTimestamp(w.run_started_at);
+  const updated = parseTimestamp(w.updated_at);
+  const final = w.status === 'completed' && CONCLUSION[w.conclusion ?? ''] !== undefined;
+  return {
+    kind: 'pipeline',
+    source: 'github',
+    project: project(r),
+    pipelineId: w.id,
+    attempt: String(w.run_attempt ?? 1),
+    name: w.name !== null && w.name !== undefined && w.name !== '' ? w.name : (w.path ?? 'unknown'),
+    status,
+    ref: {
+      name: w.head_branch ?? '',
+      tag: false,
+      mergeRequest: w.event === 'pull_request' || w.event === 'pull_request_target',
+    },
+    finishedAt: final ? updated : undefined,
+    durationSeconds: final && updated !== undefined && started !== undefined ? updated - started : undefined,
+    queuedSeconds:
+      started !== undefined && created !== undefined && status !== 'pending' ? started - created : undefined,
+  };
+}

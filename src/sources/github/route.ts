@@ -1,0 +1,92 @@
+import type { Router } from '@koa/router';
+import type { Logger } from 'pino';
+import type { Clock } from '../../clock.js';
+import type { EventProcessor } from '../../events/processor.js';
+import { HttpError } from '../../http/http-error.js';
+import type { ServiceMetrics } from '../../metrics/service-metrics.js';
+import type { Secrets } from '../../secrets/secrets.js';
+import { webhookIntake } from '../webhook-intake.js';
+import { parseGithub } from './parse.js';
+import { GithubVerifier, githubOwnerOf } from './verify.js';
+
+/** `X-GitHub-Event` values kept as `event` label values; anything else is `other`. */
+const EVENTS = new Set([
+  'workflow_run',
+  'workflow_job',
+  'deployment',
+  'deployment_status',
+  'pull_request',
+  'release',
+  'ping',
+  'push',
+  'check_run',
+  'check_suite',
+  'create',
+  'delete',
+  'issues',
+  'issue_comment',
+  'pull_request_review',
+  'pull_request_review_comment',
+  'status',
+  'workflow_dispatch',
+]);
+
+const MAX_KEY_LENGTH = 256;
+
+interface Deps {
+  secrets: Secrets;
+  processor: EventProcessor;
+  metrics: ServiceMetrics;
+  clock: Clock;
+  log: Logger;
+}
+
+/** POST /webhooks/github (SPEC section 4): JSON, or form-encoded with the JSON in `payload`. */
+export function githubWebhookRoute(router: Router, deps: Deps): void {
+  const verifier = new GithubVerifier(deps.secrets);
+  const intake = webhookIntake<unknown>(
+    {
+      source: 'github',
+      event: (ctx) => {
+        const name = ctx.get('x-github-event');
+        return EVENTS.has(name) ? name : 'other';
+      },
+      decode: (ctx, raw) => {
+        let text = raw.toString('utf8');
+        if (ctx.is('application/x-www-form-urlencoded') !== false) {
+          const payload = new URLSearchParams(text).get('payload');
+          if (payload === null) throw new HttpError(400, 'form body has no payload field');
+          text = payload;
+        }
+        try {
+          return JSON.parse(text) as unknown;
+        } catch (err) {
+          throw new HttpError(400, `body is not JSON: ${(err as Error).message}`);
+        }
+      },
+      authenticate: async (ctx, raw, body) => {
+        const owner = githubOwnerOf(body);
+        const ok = await verifier.verify(raw, owner, ctx.get('x-hub-signature-256') || undefined);
+        if (!ok) return false;
+        const repo = (body as { repository?: { full_name?: unknown } }).repository?.full_name;
+        return typeof repo === 'string' ? repo : (owner ?? 'unknown');
+      },
+      handle: async (ctx, body) => {
+        const parsed = parseGithub(ctx.get('x-github-event'), body);
+        if (parsed.kind === 'ignored') return 'ignored';
+        const delivery = ctx.get('x-github-delivery');
+        return deps.processor.process({
+          key: delivery !== '' && delivery.length <= MAX_KEY_LENGTH ? `github:${delivery}` : undefined,
+          events: parsed.events,
+        });
+      },
+    },
+    {
+      metrics: deps.metrics,
+      clock: deps.clock,
+      log: deps.log.child({ component: 'github' }),
+      contentTypes: ['application/json', 'application/x-www-form-urlencoded'],
+    },
+  );
+  router.post('/webhooks/github', intake);
+}
