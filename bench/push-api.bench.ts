@@ -12,7 +12,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Bench, BenchContext, BenchOutcome } from './lib/bench.js';
-import { type DeliveryMetrics, startDeliveryMetrics } from './lib/delivery-metrics.js';
+import {
+  type BuildSnapshot,
+  type DeliveryMetrics,
+  snapshotBuild,
+  startDeliveryMetrics,
+} from './lib/delivery-metrics.js';
 import { runPool, samplesOf, send } from './lib/http.js';
 import { cpuSnapshot, describeExit, otherCpuSeconds } from './lib/process.js';
 import { type Pushgateway, startPushgateway } from './lib/pushgateway.js';
@@ -201,6 +206,7 @@ async function runScenario(
   scenario: Scenario,
   round: number,
   tools: { wrk: string; pushgateway: string },
+  build: BuildSnapshot,
   scriptDir: string,
   context: BenchContext,
   problems: string[],
@@ -222,7 +228,7 @@ async function runScenario(
   const target: Target =
     scenario.target === 'pushgateway'
       ? await startPushgateway(tools.pushgateway)
-      : await startDeliveryMetrics({ authToken: AUTH_TOKEN });
+      : await startDeliveryMetrics({ authToken: AUTH_TOKEN, build });
   let record: Omit<RunRecord, 'exit'>;
   let exit: string;
   try {
@@ -436,6 +442,7 @@ export const pushApiBench: Bench = {
   async run(context: BenchContext): Promise<BenchOutcome> {
     const tools = requireTools(['wrk', 'prometheus-pushgateway'] as const);
     const startedAt = new Date().toISOString();
+    const build = await snapshotBuild();
     const scriptDir = await mkdtemp(join(tmpdir(), 'delivery-metrics-bench-wrk-'));
     const problems: string[] = [];
     const runs: RunRecord[] = [];
@@ -447,6 +454,7 @@ export const pushApiBench: Bench = {
               scenario,
               round,
               { wrk: tools.wrk, pushgateway: tools['prometheus-pushgateway'] },
+              build,
               scriptDir,
               context,
               problems,
@@ -457,6 +465,7 @@ export const pushApiBench: Bench = {
       }
     } finally {
       await rm(scriptDir, { recursive: true, force: true });
+      await build.remove();
     }
     const medians = SCENARIOS.map((scenario) =>
       medianRun(runs.filter((r) => r.target === scenario.target && r.scenario === scenario.name)),
@@ -466,8 +475,8 @@ export const pushApiBench: Bench = {
       .filter((r) => (r.otherCpuCores ?? 0) > OTHER_LOAD_WARNING)
       .map(
         (r) =>
-          `${r.target} / ${r.scenario}: other processes kept ${formatPercent(r.otherCpuCores)} of a core busy ` +
-          'during the measured run, so its numbers are disturbed (run again on a quiet machine). Biggest: ' +
+          `${r.target} / ${r.scenario}${context.rounds > 1 ? ` (round ${r.round})` : ''}: other processes kept ${formatPercent(r.otherCpuCores)} of a core busy ` +
+          'or more during the measured run, so its numbers are disturbed (run again on a quiet machine). Biggest: ' +
           (r.otherTop ?? []).map((t) => `${formatPercent(t.cores)} ${t.command} (pid ${t.pid})`).join('; '),
       );
     const missed = ratios
@@ -482,6 +491,7 @@ export const pushApiBench: Bench = {
         bench: 'push-api',
         startedAt,
         finishedAt: new Date().toISOString(),
+        build: { commit: build.commit, srcModified: build.srcModified },
         host: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version },
         tools: {
           wrk: toolVersion(tools.wrk, ['--version']),

@@ -1,8 +1,9 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO_ROOT } from './paths.js';
+import { BENCH_DIR, REPO_ROOT } from './paths.js';
 import { cpuTimes, describeExit, type ExitInfo, ManagedProcess } from './process.js';
 
 export interface DeliveryMetrics {
@@ -16,22 +17,57 @@ export interface DeliveryMetrics {
   stop(): Promise<ExitInfo>;
 }
 
-export const SERVICE_ENTRY = join(REPO_ROOT, 'dist', 'main.js');
+const DIST = join(REPO_ROOT, 'dist');
+
+/** A private copy of the build, which the bench's service processes run. */
+export interface BuildSnapshot {
+  /** The copy's `main.js`. */
+  readonly entry: string;
+  /** The commit the working tree is on, and whether src/ differs from it. */
+  readonly commit: string;
+  readonly srcModified: boolean;
+  remove(): Promise<void>;
+}
 
 /**
- * Starts the built service (`node dist/main.js`) on 127.0.0.1 with a random port, the built-in
+ * Copies dist/ (as `npm run bench` just built it) under bench/, so that every scenario runs the
+ * same code even if someone rebuilds dist/ while the bench runs. Under bench/ rather than /tmp
+ * so that the copy still resolves its packages from the repository's node_modules.
+ */
+export async function snapshotBuild(): Promise<BuildSnapshot> {
+  if (!existsSync(join(DIST, 'main.js'))) {
+    throw new Error(
+      `${join(DIST, 'main.js')} does not exist: run 'npm run build' first (npm run bench does)`,
+    );
+  }
+  const parent = join(BENCH_DIR, '.dist-snapshot');
+  await mkdir(parent, { recursive: true });
+  const dir = await mkdtemp(join(parent, 'dist-'));
+  await cp(DIST, dir, { recursive: true });
+  const git = (...args: string[]) =>
+    spawnSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8', timeout: 10_000 }).stdout?.trim() ?? '';
+  return {
+    entry: join(dir, 'main.js'),
+    commit: git('rev-parse', 'HEAD') || 'unknown',
+    srcModified: git('status', '--porcelain', '--', 'src') !== '',
+    remove: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+/**
+ * Starts the built service (`node main.js` of a build snapshot) on 127.0.0.1 with a random port, the built-in
  * catalog and a fresh, empty DATA_DIR. The environment is built from scratch so that settings
  * in the caller's shell (METRICS_CATALOG, METRICS_TOKEN, ...) cannot change what is measured.
  */
-export async function startDeliveryMetrics(options: { authToken: string }): Promise<DeliveryMetrics> {
-  if (!existsSync(SERVICE_ENTRY)) {
-    throw new Error(`${SERVICE_ENTRY} does not exist: run 'npm run build' first (npm run bench does)`);
-  }
+export async function startDeliveryMetrics(options: {
+  authToken: string;
+  build: BuildSnapshot;
+}): Promise<DeliveryMetrics> {
   const dataDir = await mkdtemp(join(tmpdir(), 'delivery-metrics-bench-'));
   const child = new ManagedProcess({
     name: 'delivery-metrics',
     command: process.execPath,
-    args: [SERVICE_ENTRY],
+    args: [options.build.entry],
     cwd: REPO_ROOT,
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',

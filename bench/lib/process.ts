@@ -164,7 +164,7 @@ export function cpuTimes(pid: number | 'self'): { own: number; children: number 
   }
 }
 
-/** CPU seconds (own + reaped children's) and name of every process now on the machine, by pid. */
+/** CPU seconds (own: all its threads, not its children) and command of every process, by pid. */
 export type CpuSnapshot = ReadonlyMap<number, { readonly seconds: number; readonly name: string }>;
 
 export function cpuSnapshot(): CpuSnapshot | undefined {
@@ -186,16 +186,17 @@ export function cpuSnapshot(): CpuSnapshot | undefined {
     } catch {
       // gone already
     }
-    snapshot.set(pid, { seconds: times.own + times.children, name });
+    snapshot.set(pid, { seconds: times.own, name });
   }
   return snapshot;
 }
 
 /**
- * CPU seconds that every process except `exclude` used between two snapshots, in total and
- * for the biggest users. A process that started in between counts whole; one that ended counts
- * through its parent's reaped-children time (so a child that started before `before` is counted
- * a bit too much: good enough to tell whether something else was competing for the CPU).
+ * CPU seconds that every process except `exclude` used between two snapshots, in total and for
+ * the biggest users. Only the processes' own time counts, not that of children they reaped
+ * meanwhile (that would count those children's whole lives): a process that both started and
+ * ended in between is missed, so this is a lower bound, enough to tell that something else was
+ * competing for the CPU.
  */
 export function otherCpuSeconds(
   before: CpuSnapshot,

@@ -1,0 +1,427 @@
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import { example, GITHUB_SECRET, postGithub, sign } from '../helpers/github.js';
+import { getMetrics, sample, startTestApp, type TestApp } from '../helpers/start-app.js';
+
+const REPO = 'source="github",project="Codertocat/Hello-World"';
+
+/** The completed `linters` job of the examples (Codertocat/Hello-World, workflow CodeQL). */
+function linters(action: 'queued' | 'in_progress' | 'completed', changes: Record<string, unknown> = {}) {
+  const payload = example(
+    'workflow_job',
+    (e) => e.action === 'completed' && (e.workflow_job as { conclusion: string }).conclusion === 'failure',
+  );
+  const job = payload.workflow_job as Record<string, unknown>;
+  payload.action = action;
+  Object.assign(job, {
+    status: action,
+    conclusion: action === 'completed' ? job.conclusion : null,
+    completed_at: action === 'completed' ? job.completed_at : null,
+    ...(action === 'queued'
+      ? { runner_id: null, runner_name: null, runner_group_id: null, runner_group_name: null }
+      : {}),
+    ...changes,
+  });
+  return payload;
+}
+
+function run(changes: Record<string, unknown>) {
+  const payload = example(
+    'workflow_run',
+    (e) => (e.workflow_run as { conclusion: string }).conclusion === 'success',
+  );
+  Object.assign(payload.workflow_run as object, changes);
+  return payload;
+}
+
+describe('GitHub webhooks (SPEC sections 4 and 5)', () => {
+  let app: TestApp;
+  let metrics: () => Promise<string>;
+  beforeEach(async () => {
+    app = await startTestApp({
+      GITHUB_WEBHOOK_SECRET: `old-secret,${GITHUB_SECRET}`,
+      GITHUB_WEBHOOK_SECRET_LINEVILLE: 'lineville-secret',
+    });
+    metrics = () => getMetrics(app.url);
+  });
+  afterEach(() => app.stop());
+
+  async function send(
+    event: string,
+    payload: unknown,
+    o: Parameters<typeof postGithub>[3] = {},
+  ): Promise<string | undefined> {
+    const res = await postGithub(app.url, event, payload, o);
+    assert.ok(res.status === 200 || res.status === 202, `${res.status} ${JSON.stringify(res.body)}`);
+    return res.body.outcome;
+  }
+
+  it('follow a job through queued, in_progress and completed (failure is failed)', async () => {
+    assert.equal(await send('workflow_job', linters('queued')), 'processed');
+    let text = await metrics();
+    assert.equal(sample(text, `delivery_jobs_active{${REPO},runner_type="unknown",state="pending"}`), 1);
+    await send('workflow_job', linters('in_progress'));
+    text = await metrics();
+    assert.equal(
+      sample(text, `delivery_jobs_active{${REPO},runner_type="github-hosted",state="running"}`),
+      1,
+    );
+    assert.equal(sample(text, `delivery_job_queued_seconds_sum{${REPO},runner_type="github-hosted"}`), 60);
+    await send('workflow_job', linters('completed'));
+    text = await metrics();
+    const L = `{${REPO},ref="main",stage="CodeQL",job="linters",status="failed"}`;
+    assert.equal(sample(text, `delivery_job_runs_total${L}`), 1);
+    assert.equal(sample(text, `delivery_job_duration_seconds_sum${L}`), 198);
+    assert.equal(sample(text, `delivery_job_queued_seconds_count{${REPO},runner_type="github-hosted"}`), 1);
+    assert.equal(
+      sample(text, `delivery_jobs_active{${REPO},runner_type="github-hosted",state="running"}`),
+      0,
+    );
+  });
+
+  it('map cancelled to canceled, timed_out and startup_failure to failed, and do not count skipped or neutral jobs', async () => {
+    const conclusions = ['cancelled', 'timed_out', 'startup_failure', 'skipped', 'neutral', null];
+    for (const [i, conclusion] of conclusions.entries()) {
+      await send('workflow_job', linters('completed', { id: 500 + i, conclusion }));
+    }
+    const text = await metrics();
+    const L = (status: string) =>
+      `delivery_job_runs_total{${REPO},ref="main",stage="CodeQL",job="linters",status="${status}"}`;
+    assert.equal(sample(text, L('canceled')), 1);
+    assert.equal(sample(text, L('failed')), 2);
+    assert.equal(sample(text, L('skipped')), undefined);
+    assert.doesNotMatch(text, /status="(skipped|neutral|cancelled)"/);
+  });
+
+  it('give a job cancelled while queued no queue time', async () => {
+    await send('workflow_job', linters('queued', { id: 610 }));
+    await send(
+      'workflow_job',
+      linters('completed', {
+        id: 610,
+        conclusion: 'cancelled',
+        runner_id: null,
+        runner_name: null,
+        runner_group_id: null,
+        runner_group_name: null,
+      }),
+    );
+    const text = await metrics();
+    assert.equal(
+      sample(
+        text,
+        `delivery_job_runs_total{${REPO},ref="main",stage="CodeQL",job="linters",status="canceled"}`,
+      ),
+      1,
+    );
+    assert.doesNotMatch(text, /^delivery_job_queued_seconds_count/m);
+    assert.doesNotMatch(text, /^delivery_job_duration_seconds_count\{.*canceled/m);
+  });
+
+  it('count a re-run: the same run id, attempt 2, and its jobs with new ids', async () => {
+    const id = 777;
+    const attempt1 = run({
+      id,
+      run_attempt: 1,
+      conclusion: 'failure',
+      name: 'CI',
+      run_started_at: '2026-11-20T10:00:10Z',
+      created_at: '2026-11-20T10:00:00Z',
+      updated_at: '2026-11-20T10:05:10Z',
+    });
+    const attempt2 = run({
+      id,
+      run_attempt: 2,
+      conclusion: 'success',
+      name: 'CI',
+      run_started_at: '2026-11-20T11:00:00Z',
+      created_at: '2026-11-20T10:00:00Z',
+      updated_at: '2026-11-20T11:02:00Z',
+    });
+    await send('workflow_run', attempt1);
+    await send(
+      'workflow_job',
+      linters('completed', { id: 901, run_id: id, run_attempt: 1, conclusion: 'failure' }),
+    );
+    await send('workflow_run', attempt2);
+    await send(
+      'workflow_job',
+      linters('completed', { id: 902, run_id: id, run_attempt: 2, conclusion: 'success' }),
+    );
+    const text = await metrics();
+    const P = 'source="github",project="octo-org/octo-repo",pipeline="CI",ref="master"';
+    assert.equal(sample(text, `delivery_pipeline_runs_total{${P},status="failed"}`), 1);
+    assert.equal(sample(text, `delivery_pipeline_runs_total{${P},status="success"}`), 1);
+    assert.equal(sample(text, `delivery_pipeline_duration_seconds_sum{${P},status="failed"}`), 300);
+    assert.equal(sample(text, `delivery_pipeline_duration_seconds_sum{${P},status="success"}`), 120);
+    assert.equal(sample(text, `delivery_pipeline_queued_seconds_count{${P}}`), 1);
+    assert.equal(sample(text, `delivery_pipeline_queued_seconds_sum{${P}}`), 10);
+    assert.equal(sample(text, `delivery_pipeline_up{${P}}`), 1);
+    assert.equal(
+      sample(
+        text,
+        `delivery_job_runs_total{${REPO},ref="main",stage="CodeQL",job="linters",status="failed"}`,
+      ),
+      1,
+    );
+    assert.equal(
+      sample(
+        text,
+        `delivery_job_runs_total{${REPO},ref="main",stage="CodeQL",job="linters",status="success"}`,
+      ),
+      1,
+    );
+  });
+
+  it('name a run with an empty name by its workflow path, and do not count a null conclusion', async () => {
+    await send('workflow_run', run({ id: 778, name: '', run_attempt: 1 }));
+    await send('workflow_run', run({ id: 779, name: '', conclusion: null, status: 'completed' }));
+    const text = await metrics();
+    assert.equal(
+      sample(
+        text,
+        'delivery_pipeline_runs_total{source="github",project="octo-org/octo-repo",pipeline=".github/workflows/test.yml",ref="master",status="success"}',
+      ),
+      1,
+    );
+  });
+
+  it('read the legacy workflow_job shape without created_at: counted, no queue time, stage from its run', async () => {
+    const legacy = example('workflow_job', (e) => !('created_at' in (e.workflow_job as object)));
+    await send('workflow_run', {
+      ...run({ id: (legacy.workflow_job as { run_id: number }).run_id, name: 'Legacy CI' }),
+      repository: legacy.repository,
+    });
+    const job = legacy.workflow_job as Record<string, unknown>;
+    Object.assign(job, { status: 'completed', conclusion: 'success', completed_at: '2021-06-15T19:25:27Z' });
+    legacy.action = 'completed';
+    assert.equal(await send('workflow_job', legacy), 'processed');
+    const text = await metrics();
+    const L =
+      'source="github",project="octo-org/example-workflow",ref="master",stage="Legacy CI",job="Test workflow",status="success"';
+    assert.equal(sample(text, `delivery_job_runs_total{${L}}`), 1);
+    assert.equal(sample(text, `delivery_job_duration_seconds_sum{${L}}`), 180);
+    assert.doesNotMatch(
+      text,
+      /^delivery_job_queued_seconds_count\{source="github",project="octo-org\/example-workflow"/m,
+    );
+  });
+
+  it('treat a redelivery with the same GUID, and the same job again under a new GUID, as duplicates', async () => {
+    assert.equal(await send('workflow_job', linters('completed'), { delivery: 'guid-1' }), 'processed');
+    assert.equal(await send('workflow_job', linters('completed'), { delivery: 'guid-1' }), 'duplicate');
+    assert.equal(await send('workflow_job', linters('completed'), { delivery: 'guid-2' }), 'duplicate');
+    assert.equal(
+      sample(
+        await metrics(),
+        `delivery_job_runs_total{${REPO},ref="main",stage="CodeQL",job="linters",status="failed"}`,
+      ),
+      1,
+    );
+  });
+
+  it('keep job and run state apart per event type and repository', async () => {
+    // The same numeric id as a run in one repository and a job in another.
+    await send('workflow_run', run({ id: 4242 }));
+    await send('workflow_job', linters('completed', { id: 4242 }));
+    const text = await metrics();
+    assert.equal(
+      sample(
+        text,
+        `delivery_job_runs_total{${REPO},ref="main",stage="CodeQL",job="linters",status="failed"}`,
+      ),
+      1,
+    );
+  });
+
+  it('accept a compact UTF-8 body signed over its bytes, and a form-encoded payload', async () => {
+    const payload = linters('completed', { id: 950, name: 'tests – ünïcødé ✓' });
+    const compact = JSON.stringify(payload);
+    assert.equal(await send('workflow_job', compact), 'processed');
+    assert.equal(await send('workflow_job', linters('completed', { id: 951 }), { form: true }), 'processed');
+    const text = await metrics();
+    assert.equal(
+      sample(
+        text,
+        `delivery_job_runs_total{${REPO},ref="main",stage="CodeQL",job="tests – ünïcødé ✓",status="failed"}`,
+      ),
+      1,
+    );
+    assert.equal(
+      sample(
+        text,
+        `delivery_job_runs_total{${REPO},ref="main",stage="CodeQL",job="linters",status="failed"}`,
+      ),
+      1,
+    );
+  });
+
+  it('count deployments at their final status, from created_at of the deployment', async () => {
+    const created = example(
+      'deployment',
+      (e) => (e.deployment as { environment: string }).environment === 'production',
+    );
+    await send('deployment', created);
+    const success = example(
+      'deployment_status',
+      (e) => (e.deployment_status as { state: string }).state === 'success',
+    );
+    await send('deployment_status', success);
+    await send('deployment_status', success, { delivery: 'another-guid' });
+    const failed = example('deployment_status');
+    (failed.deployment as Record<string, unknown>).id = 999;
+    Object.assign(failed.deployment_status as object, { state: 'error', created_at: '2019-05-15T15:30:00Z' });
+    await send('deployment_status', failed);
+    const inactive = example('deployment_status');
+    Object.assign(inactive.deployment_status as object, {
+      state: 'inactive',
+      created_at: '2019-05-15T16:00:00Z',
+    });
+    await send('deployment_status', inactive);
+    const text = await metrics();
+    const E = `${REPO},environment="production"`;
+    assert.equal(sample(text, `delivery_deployment_runs_total{${E},status="success"}`), 1);
+    assert.equal(sample(text, `delivery_deployment_duration_seconds_sum{${E},status="success"}`), 2);
+    assert.equal(sample(text, `delivery_deployment_runs_total{${E},status="failed"}`), 1);
+    assert.equal(sample(text, `delivery_environment_up{${E}}`), 0);
+    assert.equal(
+      sample(text, `delivery_environment_last_deployment_timestamp_seconds{${E}}`),
+      Date.UTC(2019, 4, 15, 15, 20, 55) / 1000,
+    );
+  });
+
+  it('count a merged pull request with its lead time, and ignore one closed unmerged', async () => {
+    const closed = example('pull_request', (e) => e.action === 'closed');
+    assert.equal(await send('pull_request', closed), 'ignored');
+    const merged = example('pull_request', (e) => e.action === 'closed');
+    Object.assign(merged.pull_request as object, { merged: true, merged_at: '2019-05-16T15:20:33Z' });
+    assert.equal(await send('pull_request', merged), 'processed');
+    const text = await metrics();
+    assert.equal(sample(text, `delivery_merge_requests_merged_total{${REPO},ref="master"}`), 1);
+    assert.equal(sample(text, `delivery_merge_request_lead_time_seconds_sum{${REPO},ref="master"}`), 86400);
+  });
+
+  it('count a published release, and ignore the other actions', async () => {
+    assert.equal(
+      await send(
+        'release',
+        example('release', (e) => e.action === 'published'),
+      ),
+      'processed',
+    );
+    assert.equal(
+      await send(
+        'release',
+        example('release', (e) => e.action === 'created'),
+      ),
+      'ignored',
+    );
+    assert.equal(sample(await metrics(), `delivery_releases_total{${REPO}}`), 1);
+  });
+
+  it('answer 200 ignored to ping, push, check_run and unknown events', async () => {
+    assert.equal(await send('ping', example('ping')), 'ignored');
+    assert.equal(await send('push', example('push')), 'ignored');
+    assert.equal(
+      await send(
+        'check_run',
+        example('check_run', (e) => e.action === 'completed'),
+      ),
+      'ignored',
+    );
+    assert.equal(await send('star', example('ping')), 'ignored');
+    const text = await metrics();
+    assert.equal(
+      sample(text, 'delivery_webhook_requests_total{source="github",event="check_run",outcome="ignored"}'),
+      1,
+    );
+    assert.equal(
+      sample(text, 'delivery_webhook_requests_total{source="github",event="other",outcome="ignored"}'),
+      1,
+    );
+    assert.doesNotMatch(text, /^delivery_job_runs_total\{/m);
+  });
+
+  describe('bad input (SPEC section 4)', () => {
+    it('401 for a body altered after signing', async () => {
+      const res = await postGithub(app.url, 'workflow_job', linters('completed'), {
+        tamper: (b) => b.replace('"linters"', '"linterz"'),
+      });
+      assert.equal(res.status, 401);
+    });
+
+    it('401 for a sha1-only signature, a missing one, or a wrong secret', async () => {
+      const body = JSON.stringify(linters('completed'));
+      const sha1 = `sha1=${createHmac('sha1', GITHUB_SECRET).update(body).digest('hex')}`;
+      assert.equal(
+        (await postGithub(app.url, 'workflow_job', body, { signatureHeaders: { 'X-Hub-Signature': sha1 } }))
+          .status,
+        401,
+      );
+      assert.equal((await postGithub(app.url, 'workflow_job', body, { signatureHeaders: {} })).status, 401);
+      assert.equal((await postGithub(app.url, 'workflow_job', body, { secret: 'wrong' })).status, 401);
+      assert.equal((await postGithub(app.url, 'workflow_job', body, { secret: 'old-secret' })).status, 200);
+      const text = await metrics();
+      assert.equal(
+        sample(
+          text,
+          'delivery_webhook_requests_total{source="github",event="workflow_job",outcome="unauthorized"}',
+        ),
+        3,
+      );
+    });
+
+    it('uses the owner’s own secret, and refuses the default secret for that owner', async () => {
+      const payload = example('workflow_job', (e) => e.action === 'waiting');
+      assert.equal((await postGithub(app.url, 'workflow_job', payload)).status, 401);
+      assert.equal(
+        (await postGithub(app.url, 'workflow_job', payload, { secret: 'lineville-secret' })).status,
+        200,
+      );
+      assert.equal(
+        (await postGithub(app.url, 'workflow_job', linters('completed'), { secret: 'lineville-secret' }))
+          .status,
+        401,
+      );
+    });
+
+    it('400 for a body that is not JSON, or a form without payload', async () => {
+      const notJson = await postGithub(app.url, 'workflow_job', '{"action":', {});
+      assert.equal(notJson.status, 400);
+      const body = 'other=1';
+      const res = await fetch(`${app.url}/webhooks/github`, {
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/x-www-form-urlencoded',
+          'X-GitHub-Event': 'ping',
+          'X-Hub-Signature-256': sign(GITHUB_SECRET, body),
+        },
+        body,
+      });
+      assert.equal(res.status, 400);
+    });
+
+    it('415 for another content type, 413 over 10 MiB', async () => {
+      assert.equal(
+        (await postGithub(app.url, 'ping', example('ping'), { contentType: 'text/plain' })).status,
+        415,
+      );
+      const big = JSON.stringify({ ...linters('completed'), padding: 'x'.repeat(10 * 1024 * 1024) });
+      assert.equal((await postGithub(app.url, 'workflow_job', big)).status, 413);
+    });
+
+    it('202 invalid for signed JSON that does not fit the schema', async () => {
+      const payload = linters('completed');
+      delete (payload.workflow_job as Record<string, unknown>).run_id;
+      const res = await postGithub(app.url, 'workflow_job', payload);
+      assert.equal(res.status, 202);
+      assert.equal(res.body.outcome, 'invalid');
+      assert.match(res.body.error ?? '', /run_id/);
+    });
+
+    it('503 when the store is unavailable', async () => {
+      await app.service.store.close();
+      assert.equal((await postGithub(app.url, 'workflow_job', linters('completed'))).status, 503);
+    });
+  });
+});
