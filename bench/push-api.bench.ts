@@ -8,10 +8,11 @@
  * wrk settings; all traffic goes to 127.0.0.1.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Bench, BenchContext, BenchOutcome } from './lib/bench.js';
+import { trackDir } from './lib/cleanup.js';
 import {
   type BuildSnapshot,
   type DeliveryMetrics,
@@ -444,6 +445,7 @@ export const pushApiBench: Bench = {
     const startedAt = new Date().toISOString();
     const build = await snapshotBuild();
     const scriptDir = await mkdtemp(join(tmpdir(), 'delivery-metrics-bench-wrk-'));
+    const scripts = trackDir(scriptDir);
     const problems: string[] = [];
     const runs: RunRecord[] = [];
     try {
@@ -464,7 +466,7 @@ export const pushApiBench: Bench = {
         }
       }
     } finally {
-      await rm(scriptDir, { recursive: true, force: true });
+      await scripts.remove();
       await build.remove();
     }
     const medians = SCENARIOS.map((scenario) =>

@@ -8,6 +8,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { Bench } from './lib/bench.js';
+import { removeLeftovers } from './lib/cleanup.js';
 import { REPO_ROOT, RESULTS_DIR } from './lib/paths.js';
 import { stopAllProcesses } from './lib/process.js';
 import { MissingToolError } from './lib/tools.js';
@@ -73,10 +74,15 @@ async function main(argv: readonly string[]): Promise<number> {
 
 let interrupted = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
+  // `on`, not `once`: tsx relays the signal to this process as well, so it may arrive twice,
+  // and a second one without a listener would kill us before the clean-up below is done.
+  process.on(signal, () => {
+    if (interrupted) return;
     interrupted = true;
     process.stderr.write(`\n${signal}: stopping the processes the bench started...\n`);
-    void stopAllProcesses().finally(() => process.exit(130));
+    void stopAllProcesses()
+      .then(removeLeftovers)
+      .finally(() => process.exit(130));
   });
 }
 
@@ -86,10 +92,13 @@ try {
   if (err instanceof MissingToolError) {
     process.stderr.write(`${err.message}\n`);
     process.exitCode = 2;
-  } else {
+  } else if (!interrupted) {
     process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
     process.exitCode = 1;
   }
 } finally {
-  if (!interrupted) await stopAllProcesses();
+  if (!interrupted) {
+    await stopAllProcesses();
+    await removeLeftovers();
+  }
 }

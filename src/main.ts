@@ -1,5 +1,7 @@
 #!/usr/bin/env node
+import { backfill } from './backfill.js';
 import { systemClock } from './clock.js';
+import { parseDuration } from './config/parse.js';
 import {
   type Config,
   ConfigError,
@@ -38,6 +40,35 @@ function describeConfig(config: Config): string {
   ].join('\n');
 }
 
+async function runBackfill(config: Config, args: string[]): Promise<number> {
+  const at = args.indexOf('--since');
+  const since = at >= 0 ? parseDuration(args[at + 1] ?? '') : undefined;
+  if (since === undefined || !since.ok) {
+    process.stderr.write(
+      `Usage: delivery-metrics backfill --since <duration> (for example 6h, 7d)${since && !since.ok ? `: ${since.message}` : ''}\n`,
+    );
+    return 2;
+  }
+  const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+  try {
+    const { errors } = await backfill(config, {
+      log,
+      clock: systemClock,
+      sinceSeconds: since.value,
+      out: process.stderr,
+    });
+    process.stderr.write(
+      errors === 0
+        ? 'Backfill done.\n'
+        : `Backfill done with ${errors} errors (see the log above); run it again to retry what failed.\n`,
+    );
+    return errors === 0 ? 0 : 1;
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    return 1;
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const command = argv[0] ?? 'start';
   let config: Config;
@@ -52,8 +83,11 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${describeConfig(config)}\n`);
     return 0;
   }
+  if (command === 'backfill') return runBackfill(config, argv.slice(1));
   if (command !== 'start') {
-    process.stderr.write(`Unknown command '${command}'. Commands: start (default), check-config.\n`);
+    process.stderr.write(
+      `Unknown command '${command}'. Commands: start (default), check-config, backfill --since <duration>.\n`,
+    );
     return 2;
   }
 

@@ -10,6 +10,7 @@ import { defineDeliveryFamilies } from './metrics/delivery-families.js';
 import { MetricState } from './metrics/metric-state.js';
 import { createServiceMetrics } from './metrics/service-metrics.js';
 import { PushService } from './push/push-service.js';
+import { Scrapers } from './scrapers/scrapers.js';
 import { SqliteStore } from './store/sqlite-store.js';
 import type { Store } from './store/store.js';
 
@@ -18,6 +19,7 @@ export interface RunningService {
   readonly port: number;
   readonly store: Store;
   readonly processor: EventProcessor;
+  readonly scrapers: Scrapers;
   /** Stops accepting, lets requests in flight finish, flushes and closes the store. */
   stop(): Promise<void>;
 }
@@ -38,7 +40,7 @@ export class ListenError extends Error {
 /** Builds every dependency once, from the config, and starts listening. */
 export async function startService(
   config: Config,
-  deps: { log: Logger; clock: Clock },
+  deps: { log: Logger; clock: Clock; scrape?: boolean; requestTimeoutMs?: number },
 ): Promise<RunningService> {
   const { log, clock } = deps;
   const store = new SqliteStore(config.dataDir, clock);
@@ -58,6 +60,15 @@ export async function startService(
     clock,
     log: log.child({ component: 'events' }),
     trackedRefs: config.trackedRefs,
+  });
+  const scrapers = new Scrapers({
+    config,
+    store,
+    processor,
+    registry,
+    clock,
+    log,
+    ...(deps.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: deps.requestTimeoutMs }),
   });
   const sweep = setInterval(() => {
     processor.expireActiveJobs().catch((err: unknown) => log.warn({ err }, 'expiring active jobs failed'));
@@ -102,11 +113,13 @@ export async function startService(
   }
   const { port } = server.address() as AddressInfo;
   log.info({ port, host: config.listen.host ?? '0.0.0.0', store: store.kind }, 'listening');
+  if (deps.scrape !== false) scrapers.start();
 
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
       clearInterval(sweep);
+      await scrapers.stop();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // A kept-alive connection turns idle once its last request is answered: close those as
       // they come, and cut whatever is still open when the drain time is up.
@@ -123,5 +136,5 @@ export async function startService(
     })();
     return stopping;
   };
-  return { server, port, store, processor, stop };
+  return { server, port, store, processor, scrapers, stop };
 }

@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { trackDir } from './cleanup.js';
 import { BENCH_DIR, REPO_ROOT } from './paths.js';
 import { cpuTimes, describeExit, type ExitInfo, ManagedProcess } from './process.js';
 
@@ -43,6 +44,7 @@ export async function snapshotBuild(): Promise<BuildSnapshot> {
   const parent = join(BENCH_DIR, '.dist-snapshot');
   await mkdir(parent, { recursive: true });
   const dir = await mkdtemp(join(parent, 'dist-'));
+  const tracked = trackDir(dir);
   await cp(DIST, dir, { recursive: true });
   const git = (...args: string[]) =>
     spawnSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8', timeout: 10_000 }).stdout?.trim() ?? '';
@@ -50,7 +52,7 @@ export async function snapshotBuild(): Promise<BuildSnapshot> {
     entry: join(dir, 'main.js'),
     commit: git('rev-parse', 'HEAD') || 'unknown',
     srcModified: git('status', '--porcelain', '--', 'src') !== '',
-    remove: () => rm(dir, { recursive: true, force: true }),
+    remove: () => tracked.remove(),
   };
 }
 
@@ -64,6 +66,7 @@ export async function startDeliveryMetrics(options: {
   build: BuildSnapshot;
 }): Promise<DeliveryMetrics> {
   const dataDir = await mkdtemp(join(tmpdir(), 'delivery-metrics-bench-'));
+  const trackedDataDir = trackDir(dataDir);
   const child = new ManagedProcess({
     name: 'delivery-metrics',
     command: process.execPath,
@@ -82,7 +85,7 @@ export async function startDeliveryMetrics(options: {
   });
   const stop = async () => {
     const exit = await child.stop();
-    await rm(dataDir, { recursive: true, force: true });
+    await trackedDataDir.remove();
     return exit;
   };
   try {

@@ -21,6 +21,21 @@ export interface StartOptions {
 
 const KEEP_LINES = 200;
 const running = new Set<ManagedProcess>();
+/** Short-lived helpers (wrk) started with plain spawn: killed too if the bench is interrupted. */
+const helpers = new Set<ChildProcess>();
+
+/** Has `child` killed by stopAllProcesses if it still runs then; throws if the bench is stopping. */
+export function trackHelper(child: ChildProcess): void {
+  if (closing) {
+    child.kill('SIGKILL');
+    throw new Error('the bench is stopping');
+  }
+  helpers.add(child);
+  child.once('exit', () => helpers.delete(child));
+}
+
+/** Set by stopAllProcesses: from then on nothing new is started (the bench is being interrupted). */
+let closing = false;
 
 /**
  * A child process whose stdout and stderr are drained continuously (a full pipe would stall
@@ -36,6 +51,7 @@ export class ManagedProcess {
   #stopRequested = false;
 
   constructor(options: StartOptions) {
+    if (closing) throw new Error(`not starting ${options.name}: the bench is stopping`);
     this.name = options.name;
     this.child = spawn(options.command, [...(options.args ?? [])], {
       env: options.env,
@@ -139,6 +155,8 @@ export function describeExit(info: ExitInfo): string {
 
 /** Stops every process started through ManagedProcess that still runs (for finally / SIGINT). */
 export async function stopAllProcesses(): Promise<void> {
+  closing = true;
+  for (const child of helpers) child.kill('SIGTERM');
   await Promise.all([...running].map((p) => p.stop(5_000)));
 }
 

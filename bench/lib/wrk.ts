@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { cpuTimes } from './process.js';
+import { cpuTimes, trackHelper } from './process.js';
 
 /** One HTTP request the load generator sends, over and over (or in rotation with others). */
 export interface WrkRequest {
@@ -269,6 +269,12 @@ export function runWrk(options: RunWrkOptions): Promise<WrkResult & { readonly o
   const before = cpuTimes('self');
   return new Promise((resolve, reject) => {
     const child = spawn(options.wrkPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      trackHelper(child);
+    } catch (err) {
+      reject(err);
+      return;
+    }
     let output = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       output += chunk;

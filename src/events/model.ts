@@ -89,6 +89,11 @@ export interface DeploymentEvent {
   readonly at: number;
   /** GitHub: the deployment's own `created_at`, where its duration starts. */
   readonly startedAt: number | undefined;
+  /**
+   * GitLab, from the API: when it started running, used only when no `running` webhook told
+   * it (the webhook's own time wins, so a repaired deployment measures the same).
+   */
+  readonly runningAt?: number;
 }
 
 export interface MergeEvent {

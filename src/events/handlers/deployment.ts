@@ -33,7 +33,7 @@ export async function applyDeployment(ctx: HandlerContext, e: DeploymentEvent): 
     const env = environmentLabel(e.environment);
     const labels = [e.source, e.project.path, env, e.status];
     tx.inc(f.deploymentRuns, labels);
-    const start = e.startedAt ?? st.r;
+    const start = e.startedAt ?? st.r ?? e.runningAt;
     if (start !== undefined && e.at >= start) tx.observe(f.deploymentDuration, labels, e.at - start);
 
     const envLabels = [e.source, e.project.path, env];

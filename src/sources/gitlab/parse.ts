@@ -228,17 +228,19 @@ function pipelineEvents(body: unknown): DeliveryEvent[] {
     mergeRequest:
       a.source === 'merge_request_event' || (p.merge_request !== null && p.merge_request !== undefined),
   };
+  const finishedSeconds = parseTimestamp(a.finished_at);
   const events: DeliveryEvent[] = [
     {
       kind: 'pipeline',
       source: 'gitlab',
       project,
       pipelineId: a.id,
-      attempt: a.finished_at ?? '',
+      // Whole seconds: the API gives milliseconds where the hook gives seconds.
+      attempt: finishedSeconds === undefined ? '' : String(Math.floor(finishedSeconds)),
       name: a.name !== null && a.name !== undefined && a.name !== '' ? a.name : (a.source ?? 'unknown'),
       status: PIPELINE_STATUS[a.status] ?? 'waiting',
       ref,
-      finishedAt: parseTimestamp(a.finished_at),
+      finishedAt: finishedSeconds,
       durationSeconds: orUndefined(a.duration),
       queuedSeconds: orUndefined(a.queued_duration),
     },

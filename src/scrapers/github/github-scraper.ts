@@ -1,0 +1,228 @@
+import type { Octokit } from '@octokit/rest';
+import type { Logger } from 'pino';
+import type { Clock } from '../../clock.js';
+import type { ProjectRef } from '../../events/model.js';
+import type { EventProcessor } from '../../events/processor.js';
+import { parseTimestamp } from '../../sources/timestamps.js';
+import type { Store } from '../../store/store.js';
+import { RunErrors } from '../run-errors.js';
+import type { ScraperMetrics } from '../scraper-metrics.js';
+import { type ApiJob, type ApiRun, runEvents, runIsFinal } from './to-events.js';
+
+interface Deps {
+  client: Octokit;
+  store: Store;
+  processor: EventProcessor;
+  metrics: ScraperMetrics;
+  clock: Clock;
+  log: Logger;
+  repos: readonly string[];
+  orgs: readonly string[];
+  lookbackSeconds: number;
+}
+
+interface Repo extends ProjectRef {
+  readonly owner: string;
+  readonly name: string;
+}
+
+interface RepoCheckpoint {
+  /** Unix seconds: runs created before it were all seen at an earlier run. */
+  readonly seenUntil: number;
+  /** Runs not finished yet: id -> state, created (unix s) and last seen. */
+  readonly open: Readonly<Record<string, { s: 'pending' | 'running'; created: number; at: number }>>;
+}
+
+const PER_PAGE = 100;
+const DISCOVERY_EVERY_S = 3600;
+const OPEN_EXPIRY_S = 24 * 3600;
+const RUNNING = new Set(['in_progress']);
+const PENDING = new Set(['queued', 'requested', 'waiting', 'pending']);
+
+/**
+ * SPEC section 8 for GitHub. The runs list is newest first and has no "updated since"
+ * filter, so each run reads pages until it reaches runs it has already seen and that were
+ * finished then: a quiet run reads one page per repository.
+ */
+export class GithubScraper {
+  readonly #d: Deps;
+
+  constructor(deps: Deps) {
+    this.#d = deps;
+  }
+
+  async run(
+    options: { lookbackSeconds?: number; progress?: (done: number, total: number) => void } = {},
+  ): Promise<RunErrors> {
+    const errors = new RunErrors('github', this.#d.metrics);
+    const repos = await this.#discover(errors, options.lookbackSeconds !== undefined);
+    let done = 0;
+    for (const repo of repos) {
+      try {
+        await this.#scrapeRepo(repo, errors, options.lookbackSeconds);
+      } catch (err) {
+        errors.record(err, `repository ${repo.path}`);
+      }
+      options.progress?.(++done, repos.length);
+    }
+    await this.#runners(errors);
+    return errors;
+  }
+
+  async #discover(errors: RunErrors, force: boolean): Promise<Repo[]> {
+    const { store, client, clock } = this.#d;
+    const cached = (await store.getState('scrape:github:repos')) as { at: number; repos: Repo[] } | undefined;
+    if (!force && cached !== undefined && clock.nowSeconds() - cached.at < DISCOVERY_EVERY_S)
+      return cached.repos;
+    const found = new Map<string, Repo>();
+    let failed = false;
+    for (const org of this.#d.orgs) {
+      try {
+        const list = await client.paginate(client.rest.repos.listForOrg, { org, per_page: PER_PAGE });
+        for (const r of list) {
+          if (r.archived === true) continue;
+          found.set(r.full_name.toLowerCase(), {
+            id: String(r.id),
+            path: r.full_name,
+            owner: r.owner.login,
+            name: r.name,
+            defaultBranch: r.default_branch ?? undefined,
+          });
+        }
+      } catch (err) {
+        failed = true;
+        errors.record(err, `org ${org}`);
+      }
+    }
+    for (const full of this.#d.repos) {
+      if (found.has(full.toLowerCase())) continue;
+      const [owner = '', name = ''] = full.split('/');
+      // The id comes with the first run read (its repository object).
+      found.set(full.toLowerCase(), { id: '', path: full, owner, name, defaultBranch: undefined });
+    }
+    const repos = [...found.values()];
+    if (failed && cached !== undefined) return cached.repos;
+    await store.write({ state: [{ key: 'scrape:github:repos', value: { at: clock.nowSeconds(), repos } }] });
+    return repos;
+  }
+
+  async #scrapeRepo(repo: Repo, errors: RunErrors, lookback: number | undefined): Promise<void> {
+    const { client, store, clock, processor } = this.#d;
+    const key = `scrape:github:checkpoint:${repo.path.toLowerCase()}`;
+    const saved = (await store.getState(key)) as RepoCheckpoint | undefined;
+    const now = clock.nowSeconds();
+    const checkpoint: RepoCheckpoint =
+      lookback === undefined && saved !== undefined
+        ? saved
+        : { seenUntil: now - (lookback ?? this.#d.lookbackSeconds), open: saved?.open ?? {} };
+    // Read back to the oldest run that was still open, or to what was seen before.
+    const oldestOpen = Math.min(
+      ...Object.values(checkpoint.open).map((o) => o.created),
+      checkpoint.seenUntil,
+    );
+    const stopAt = Math.min(oldestOpen, checkpoint.seenUntil);
+
+    const open: Record<string, { s: 'pending' | 'running'; created: number; at: number }> = {
+      ...checkpoint.open,
+    };
+    let ref: Repo = repo;
+    let newest = checkpoint.seenUntil;
+    // A run whose reading failed keeps the checkpoint before it, so the next run tries again.
+    let failedBefore = Number.POSITIVE_INFINITY;
+    for (let page = 1; ; page++) {
+      const { data } = await client.rest.actions.listWorkflowRunsForRepo({
+        owner: repo.owner,
+        repo: repo.name,
+        per_page: PER_PAGE,
+        page,
+      });
+      const runs = data.workflow_runs as unknown as Array<ApiRun & { repository?: { id?: number } }>;
+      if (ref.id === '' && runs[0]?.repository?.id !== undefined)
+        ref = { ...ref, id: String(runs[0].repository.id) };
+      let reachedOld = false;
+      for (const run of runs) {
+        const created = parseTimestamp(run.created_at) ?? 0;
+        if (created > newest) newest = created;
+        if (created < stopAt) reachedOld = true;
+        const id = String(run.id);
+        if (runIsFinal(run)) {
+          delete open[id];
+          if (created < stopAt && checkpoint.open[id] === undefined) continue;
+          const mark = `scraped:github:${ref.id}:${run.id}:${run.run_attempt ?? 1}`;
+          if (await store.hasClaim(`delivery:${mark}`)) continue;
+          try {
+            const jobs = (await client.paginate(client.rest.actions.listJobsForWorkflowRun, {
+              owner: repo.owner,
+              repo: repo.name,
+              run_id: run.id,
+              filter: 'all',
+              per_page: PER_PAGE,
+            })) as unknown as ApiJob[];
+            await processor.process({ key: mark, events: runEvents(ref, run, jobs) });
+          } catch (err) {
+            failedBefore = Math.min(failedBefore, created - 1);
+            errors.record(err, `run ${ref.path}#${run.id}`);
+          }
+        } else if (RUNNING.has(run.status ?? '') || PENDING.has(run.status ?? '')) {
+          open[id] = { s: RUNNING.has(run.status ?? '') ? 'running' : 'pending', created, at: now };
+        }
+      }
+      if (reachedOld || runs.length < PER_PAGE) break;
+    }
+    for (const [id, entry] of Object.entries(open)) if (now - entry.at > OPEN_EXPIRY_S) delete open[id];
+    const counts = { pending: 0, running: 0 };
+    for (const entry of Object.values(open)) counts[entry.s]++;
+    for (const state of ['pending', 'running'] as const) {
+      this.#d.metrics.pipelinesActive.set({ source: 'github', project: ref.path, state }, counts[state]);
+    }
+    const next: RepoCheckpoint = { seenUntil: Math.min(newest, failedBefore), open };
+    await store.write({ state: [{ key, value: next }] });
+  }
+
+  async #runners(errors: RunErrors): Promise<void> {
+    const { client, metrics } = this.#d;
+    const counts = new Map<string, number>();
+    const add = (scope: string, runners: Array<{ status: string; busy: boolean }>) => {
+      for (const r of runners) {
+        const status = r.busy ? 'busy' : r.status === 'online' ? 'online' : 'offline';
+        counts.set(`${scope}\u0000${status}`, (counts.get(`${scope}\u0000${status}`) ?? 0) + 1);
+      }
+    };
+    let ok = true;
+    for (const org of this.#d.orgs) {
+      try {
+        add(
+          'org',
+          await client.paginate(client.rest.actions.listSelfHostedRunnersForOrg, { org, per_page: PER_PAGE }),
+        );
+      } catch (err) {
+        ok = false;
+        errors.record(err, `runners of ${org}`);
+      }
+    }
+    const orgs = new Set(this.#d.orgs.map((o) => o.toLowerCase()));
+    for (const full of this.#d.repos) {
+      const [owner = '', repo = ''] = full.split('/');
+      if (orgs.has(owner.toLowerCase())) continue;
+      try {
+        add(
+          'repo',
+          await client.paginate(client.rest.actions.listSelfHostedRunnersForRepo, {
+            owner,
+            repo,
+            per_page: PER_PAGE,
+          }),
+        );
+      } catch (err) {
+        ok = false;
+        errors.record(err, `runners of ${full}`);
+      }
+    }
+    if (!ok && counts.size === 0) return;
+    for (const scope of ['org', 'repo']) {
+      for (const status of ['online', 'offline', 'busy']) {
+        metrics.runners.set({ source: 'github', scope, status }, counts.get(`${scope}\u0000${status}`) ?? 0);
+      }
+    }
+  }
+}

@@ -1,0 +1,117 @@
+import type { DeliveryEvent, JobStatus, PipelineStatus, ProjectRef, RunnerType } from '../../events/model.js';
+import { parseTimestamp } from '../../sources/timestamps.js';
+
+export interface ApiRun {
+  id: number;
+  name?: string | null;
+  path?: string | null;
+  run_attempt?: number | null;
+  event?: string | null;
+  head_branch?: string | null;
+  status?: string | null;
+  conclusion?: string | null;
+  created_at?: string | null;
+  updated_at?: string | null;
+  run_started_at?: string | null;
+}
+
+export interface ApiJob {
+  id: number;
+  run_id: number;
+  name: string;
+  workflow_name?: string | null;
+  head_branch?: string | null;
+  status: string;
+  conclusion?: string | null;
+  created_at?: string | null;
+  started_at?: string | null;
+  completed_at?: string | null;
+  labels?: string[] | null;
+  runner_name?: string | null;
+  runner_group_name?: string | null;
+}
+
+const CONCLUSION: Record<string, 'success' | 'failed' | 'canceled' | 'skipped'> = {
+  success: 'success',
+  failure: 'failed',
+  timed_out: 'failed',
+  startup_failure: 'failed',
+  cancelled: 'canceled',
+  skipped: 'skipped',
+  neutral: 'skipped',
+};
+
+export function runIsFinal(run: ApiRun): boolean {
+  return run.status === 'completed' && CONCLUSION[run.conclusion ?? ''] !== undefined;
+}
+
+function runnerType(j: ApiJob): RunnerType {
+  if (j.labels?.includes('self-hosted')) return 'self-hosted';
+  if (j.runner_group_name === 'GitHub Actions' || j.runner_name?.startsWith('GitHub Actions') === true)
+    return 'github-hosted';
+  if (j.runner_group_name !== null && j.runner_group_name !== undefined) return 'self-hosted';
+  return 'unknown';
+}
+
+/** A finished run and its jobs as the events workflow_run and workflow_job hooks give. */
+export function runEvents(project: ProjectRef, run: ApiRun, jobs: readonly ApiJob[]): DeliveryEvent[] {
+  const created = parseTimestamp(run.created_at);
+  const started = parseTimestamp(run.run_started_at);
+  const updated = parseTimestamp(run.updated_at);
+  const final = runIsFinal(run);
+  const status: PipelineStatus = final ? (CONCLUSION[run.conclusion ?? ''] as PipelineStatus) : 'waiting';
+  const ref = {
+    name: run.head_branch ?? '',
+    tag: false,
+    mergeRequest: run.event === 'pull_request' || run.event === 'pull_request_target',
+  };
+  const events: DeliveryEvent[] = [
+    {
+      kind: 'pipeline',
+      source: 'github',
+      project,
+      pipelineId: String(run.id),
+      attempt: String(run.run_attempt ?? 1),
+      name:
+        run.name !== null && run.name !== undefined && run.name !== '' ? run.name : (run.path ?? 'unknown'),
+      status,
+      ref,
+      finishedAt: final ? updated : undefined,
+      durationSeconds:
+        final && updated !== undefined && started !== undefined ? updated - started : undefined,
+      queuedSeconds: started !== undefined && created !== undefined ? started - created : undefined,
+    },
+  ];
+  for (const j of jobs) {
+    let jobStatus: JobStatus =
+      j.status === 'in_progress'
+        ? 'running'
+        : j.status === 'queued' || j.status === 'pending'
+          ? 'pending'
+          : 'waiting';
+    if (j.status === 'completed') {
+      const outcome = CONCLUSION[j.conclusion ?? ''];
+      jobStatus =
+        outcome === 'success' || outcome === 'failed' || outcome === 'canceled' ? outcome : 'waiting';
+    }
+    const ran = j.runner_name !== null && j.runner_name !== undefined && j.runner_name !== '';
+    events.push({
+      kind: 'job',
+      source: 'github',
+      project,
+      jobId: String(j.id),
+      pipelineId: String(j.run_id),
+      name: j.name,
+      stage: j.workflow_name ?? undefined,
+      status: jobStatus,
+      ref: { name: j.head_branch ?? run.head_branch ?? '', tag: false, mergeRequest: false },
+      runnerType: runnerType(j),
+      createdAt: parseTimestamp(j.created_at),
+      startedAt: ran ? parseTimestamp(j.started_at) : undefined,
+      finishedAt: parseTimestamp(j.completed_at),
+      durationSeconds: undefined,
+      queuedSeconds: undefined,
+    });
+  }
+  return events;
+}

@@ -1,0 +1,312 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../../clock.js';
+import { environmentLabel } from '../../events/labels.js';
+import type { DeliveryEvent, ProjectRef } from '../../events/model.js';
+import type { EventProcessor } from '../../events/processor.js';
+import { parseTimestamp } from '../../sources/timestamps.js';
+import type { Store } from '../../store/store.js';
+import { RunErrors } from '../run-errors.js';
+import type { ScraperMetrics } from '../scraper-metrics.js';
+import type { GitlabClient } from './client.js';
+import {
+  type ApiDeployment,
+  type ApiJob,
+  type ApiMergeRequest,
+  type ApiPipeline,
+  deploymentEvent,
+  FINAL_PIPELINE,
+  mergeEvent,
+  pipelineEvents,
+} from './to-events.js';
+
+interface Deps {
+  client: GitlabClient;
+  store: Store;
+  processor: EventProcessor;
+  metrics: ScraperMetrics;
+  clock: Clock;
+  log: Logger;
+  projects: readonly string[];
+  groups: readonly string[];
+  lookbackSeconds: number;
+}
+
+interface ProjectCheckpoint {
+  /** ISO time: pipelines updated after it are read next run. */
+  readonly since: string;
+  /** Open pipelines: id -> state and when last seen changing. */
+  readonly open: Readonly<Record<string, { s: 'pending' | 'running'; at: number }>>;
+  /** Unix seconds of the last refresh of deployments, merges and release pressure. */
+  readonly pressureAt: number;
+}
+
+const PER_PAGE = 100;
+/** Re-read a little before the checkpoint: updates that commit late are not missed. */
+const OVERLAP_S = 120;
+/** Group membership changes slowly: re-read it this often, not every run. */
+const DISCOVERY_EVERY_S = 3600;
+/** Deployments, merges and release pressure: on activity, else this often. */
+const PRESSURE_EVERY_S = 3600;
+/** An open pipeline the API has not shown for this long leaves the gauge. */
+const OPEN_EXPIRY_S = 24 * 3600;
+const PENDING = new Set(['created', 'waiting_for_resource', 'preparing', 'pending', 'scheduled']);
+
+const iso = (seconds: number) => new Date(seconds * 1000).toISOString();
+
+/**
+ * SPEC section 8 for GitLab: repairs what missed webhooks left out (finished pipelines and
+ * their jobs, deployments, merges, through the same processor, exactly once) and sets the
+ * gauges no webhook carries. A quiet run costs one request per project (its pipelines
+ * updated since the checkpoint) plus the runner list.
+ */
+export class GitlabScraper {
+  readonly #d: Deps;
+
+  constructor(deps: Deps) {
+    this.#d = deps;
+  }
+
+  async run(
+    options: { lookbackSeconds?: number; progress?: (done: number, total: number) => void } = {},
+  ): Promise<RunErrors> {
+    const errors = new RunErrors('gitlab', this.#d.metrics);
+    const projects = await this.#discover(errors, options.lookbackSeconds !== undefined);
+    let done = 0;
+    for (const project of projects) {
+      try {
+        await this.#scrapeProject(project, errors, options.lookbackSeconds);
+      } catch (err) {
+        errors.record(err, `project ${project.path}`);
+      }
+      options.progress?.(++done, projects.length);
+    }
+    await this.#runners(errors);
+    return errors;
+  }
+
+  async #discover(errors: RunErrors, force: boolean): Promise<ProjectRef[]> {
+    const { store, client, clock } = this.#d;
+    const cached = (await store.getState('scrape:gitlab:projects')) as
+      | { at: number; projects: ProjectRef[] }
+      | undefined;
+    if (!force && cached !== undefined && clock.nowSeconds() - cached.at < DISCOVERY_EVERY_S)
+      return cached.projects;
+    const found = new Map<string, ProjectRef>();
+    let failed = false;
+    for (const group of this.#d.groups) {
+      try {
+        const list = (await client.Groups.allProjects(group, {
+          includeSubgroups: true,
+          perPage: PER_PAGE,
+        })) as unknown as Array<{
+          id: number;
+          path_with_namespace: string;
+          default_branch?: string | null;
+          archived?: boolean;
+        }>;
+        for (const p of list) {
+          if (p.archived === true) continue;
+          found.set(String(p.id), {
+            id: String(p.id),
+            path: p.path_with_namespace,
+            defaultBranch: p.default_branch ?? undefined,
+          });
+        }
+      } catch (err) {
+        failed = true;
+        errors.record(err, `group ${group}`);
+      }
+    }
+    // Explicit projects: GET /projects/:id is not among the endpoints used, so the id and path
+    // are learnt from the project's pipelines (their project_id and web_url).
+    for (const entry of this.#d.projects) {
+      if ([...found.values()].some((p) => p.id === entry || p.path === entry)) continue;
+      const id = /^\d+$/.test(entry) ? entry : undefined;
+      found.set(`explicit:${entry}`, {
+        id: id ?? entry,
+        path: id === undefined ? entry : '',
+        defaultBranch: undefined,
+      });
+    }
+    const projects = [...found.values()];
+    if (failed && cached !== undefined) return cached.projects;
+    await store.write({
+      state: [{ key: 'scrape:gitlab:projects', value: { at: clock.nowSeconds(), projects } }],
+    });
+    return projects;
+  }
+
+  async #scrapeProject(project: ProjectRef, errors: RunErrors, lookback: number | undefined): Promise<void> {
+    const { client, store, clock, processor } = this.#d;
+    const key = `scrape:gitlab:checkpoint:${project.id}`;
+    const saved = (await store.getState(key)) as ProjectCheckpoint | undefined;
+    const now = clock.nowSeconds();
+    const checkpoint: ProjectCheckpoint =
+      lookback === undefined && saved !== undefined
+        ? saved
+        : { since: iso(now - (lookback ?? this.#d.lookbackSeconds)), open: saved?.open ?? {}, pressureAt: 0 };
+
+    const updatedAfter = iso(Math.min(Date.parse(checkpoint.since) / 1000, now) - OVERLAP_S);
+    const list = (await client.Pipelines.all(project.id, {
+      updatedAfter,
+      orderBy: 'updated_at',
+      sort: 'asc',
+      perPage: PER_PAGE,
+    })) as unknown as Array<ApiPipeline & { project_id?: number; web_url?: string }>;
+
+    let ref = project;
+    const first = list[0];
+    if (first !== undefined && (ref.path === '' || !/^\d+$/.test(ref.id))) ref = learnProject(project, first);
+
+    const open: Record<string, { s: 'pending' | 'running'; at: number }> = { ...checkpoint.open };
+    let since = checkpoint.since;
+    // A pipeline whose reading failed keeps the checkpoint before it, so the next run tries again.
+    let failedAt: string | undefined;
+    for (const p of list) {
+      if (p.updated_at && p.updated_at > since && failedAt === undefined) since = p.updated_at;
+      if (FINAL_PIPELINE.has(p.status)) {
+        delete open[String(p.id)];
+        const mark = `scraped:gitlab:${ref.id}:${p.id}:${p.updated_at ?? ''}`;
+        // The processor keeps the delivery key of what it applied: a pipeline read once is not read again.
+        if (await store.hasClaim(`delivery:${mark}`)) continue;
+        try {
+          const detail = (await client.Pipelines.show(ref.id, p.id)) as unknown as ApiPipeline;
+          const jobs = (await client.Jobs.all(ref.id, {
+            pipelineId: p.id,
+            includeRetried: true,
+            perPage: PER_PAGE,
+          })) as unknown as ApiJob[];
+          await processor.process({ key: mark, events: pipelineEvents(ref, detail, jobs) });
+        } catch (err) {
+          failedAt ??= p.updated_at ?? undefined;
+          errors.record(err, `pipeline ${ref.path}#${p.id}`);
+        }
+      } else if (p.status === 'running' || PENDING.has(p.status)) {
+        open[String(p.id)] = { s: p.status === 'running' ? 'running' : 'pending', at: now };
+      }
+    }
+    for (const [id, entry] of Object.entries(open)) if (now - entry.at > OPEN_EXPIRY_S) delete open[id];
+    this.#setActive(ref, open);
+
+    let pressureAt = checkpoint.pressureAt;
+    if (list.length > 0 || now - pressureAt >= PRESSURE_EVERY_S || lookback !== undefined) {
+      try {
+        await this.#deploymentsAndPressure(ref, lookback ?? this.#d.lookbackSeconds, checkpoint.since);
+        pressureAt = now;
+      } catch (err) {
+        errors.record(err, `deployments of ${ref.path}`);
+      }
+    }
+    const next: ProjectCheckpoint = { since, open, pressureAt };
+    await store.write({ state: [{ key, value: next }] });
+  }
+
+  #setActive(project: ProjectRef, open: Record<string, { s: 'pending' | 'running' }>): void {
+    const counts = { pending: 0, running: 0 };
+    for (const entry of Object.values(open)) counts[entry.s]++;
+    for (const state of ['pending', 'running'] as const) {
+      this.#d.metrics.pipelinesActive.set({ source: 'gitlab', project: project.path, state }, counts[state]);
+    }
+  }
+
+  /** Finished deployments and merges no webhook recorded, and the release pressure gauges. */
+  async #deploymentsAndPressure(project: ProjectRef, lookbackSeconds: number, since: string): Promise<void> {
+    const { client, processor, clock, metrics } = this.#d;
+    const windowStart = iso(clock.nowSeconds() - lookbackSeconds);
+    const updatedAfter = since < windowStart ? since : windowStart;
+    const deployments = (await client.Deployments.all(project.id, {
+      updatedAfter,
+      orderBy: 'updated_at',
+      sort: 'asc',
+      perPage: PER_PAGE,
+    } as never)) as unknown as ApiDeployment[];
+    const environments = (await client.Environments.all(project.id, {
+      perPage: PER_PAGE,
+    })) as unknown as Array<{ name: string; state?: string }>;
+    const merged = (await client.MergeRequests.all({
+      projectId: project.id,
+      state: 'merged',
+      updatedAfter: windowStart,
+      perPage: PER_PAGE,
+    } as never)) as unknown as ApiMergeRequest[];
+
+    const events: DeliveryEvent[] = [];
+    for (const d of deployments) {
+      const e = deploymentEvent(project, d);
+      if (e !== undefined) events.push(e);
+    }
+    for (const mr of merged) events.push(mergeEvent(project, mr));
+    // One event per delivery: each dedupes on its own natural key.
+    for (const event of events) await processor.process({ key: undefined, events: [event] });
+
+    const lastSuccess = new Map<string, number>();
+    for (const d of deployments) {
+      const at = parseTimestamp(d.finished_at) ?? parseTimestamp(d.updated_at);
+      const name = d.environment?.name;
+      if (d.status !== 'success' || at === undefined || !name) continue;
+      if (at > (lastSuccess.get(name) ?? 0)) lastSuccess.set(name, at);
+    }
+    for (const env of environments) {
+      // Review apps and other dynamic environments do not take releases.
+      if (env.name.includes('/') || (env.state !== undefined && env.state !== 'available')) continue;
+      const deployedAt = lastSuccess.get(env.name) ?? 0;
+      const waiting = merged.filter(
+        (mr) =>
+          (project.defaultBranch === undefined || mr.target_branch === project.defaultBranch) &&
+          (parseTimestamp(mr.merged_at) ?? 0) > deployedAt,
+      ).length;
+      metrics.undeployed.set(
+        { source: 'gitlab', project: project.path, environment: environmentLabel(env.name) },
+        waiting,
+      );
+    }
+  }
+
+  async #runners(errors: RunErrors): Promise<void> {
+    const { client, metrics } = this.#d;
+    try {
+      const lists =
+        this.#d.groups.length > 0
+          ? await Promise.all(
+              this.#d.groups.map((g) => client.Runners.all({ groupId: g, perPage: PER_PAGE })),
+            )
+          : [await client.Runners.all({ perPage: PER_PAGE })];
+      const seen = new Set<number>();
+      const counts = new Map<string, number>();
+      for (const r of lists.flat() as unknown as Array<{
+        id: number;
+        runner_type?: string;
+        status?: string;
+        paused?: boolean;
+        active?: boolean;
+      }>) {
+        if (seen.has(r.id)) continue;
+        seen.add(r.id);
+        const scope = (r.runner_type ?? 'unknown').replace(/_type$/, '');
+        const status =
+          r.paused === true || r.active === false ? 'paused' : r.status === 'online' ? 'online' : 'offline';
+        counts.set(`${scope}\u0000${status}`, (counts.get(`${scope}\u0000${status}`) ?? 0) + 1);
+      }
+      for (const scope of ['instance', 'group', 'project']) {
+        for (const status of ['online', 'offline', 'paused']) {
+          metrics.runners.set(
+            { source: 'gitlab', scope, status },
+            counts.get(`${scope}\u0000${status}`) ?? 0,
+          );
+        }
+      }
+    } catch (err) {
+      errors.record(err, 'runners');
+    }
+  }
+}
+
+function learnProject(project: ProjectRef, p: { project_id?: number; web_url?: string }): ProjectRef {
+  const id = p.project_id === undefined ? project.id : String(p.project_id);
+  let path = project.path;
+  if (path === '' && p.web_url !== undefined) {
+    const match = /^https?:\/\/[^/]+\/(.+?)\/-\/pipelines\//.exec(p.web_url);
+    if (match?.[1] !== undefined) path = match[1];
+  }
+  return { id, path: path === '' ? id : path, defaultBranch: project.defaultBranch };
+}

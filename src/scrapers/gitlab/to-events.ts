@@ -1,0 +1,163 @@
+import type {
+  DeliveryEvent,
+  DeploymentEvent,
+  JobStatus,
+  MergeEvent,
+  PipelineStatus,
+  ProjectRef,
+  RunnerType,
+} from '../../events/model.js';
+import { parseTimestamp } from '../../sources/timestamps.js';
+
+/** The GitLab REST v4 shapes the scraper reads (fields it uses only). */
+export interface ApiPipeline {
+  id: number;
+  ref: string;
+  tag?: boolean | null;
+  status: string;
+  source?: string | null;
+  name?: string | null;
+  created_at?: string | null;
+  updated_at?: string | null;
+  finished_at?: string | null;
+  duration?: number | null;
+  queued_duration?: number | null;
+}
+
+export interface ApiJob {
+  id: number;
+  name: string;
+  stage: string;
+  status: string;
+  created_at?: string | null;
+  started_at?: string | null;
+  finished_at?: string | null;
+  duration?: number | null;
+  queued_duration?: number | null;
+  runner?: { runner_type?: string | null } | null;
+}
+
+export interface ApiDeployment {
+  id: number;
+  status: string;
+  created_at?: string | null;
+  updated_at?: string | null;
+  finished_at?: string | null;
+  environment?: { name?: string | null } | null;
+  deployable?: { started_at?: string | null } | null;
+}
+
+export interface ApiMergeRequest {
+  id: number;
+  target_branch: string;
+  created_at?: string | null;
+  merged_at?: string | null;
+  updated_at?: string | null;
+}
+
+const JOB_STATUS: Record<string, JobStatus> = {
+  created: 'waiting',
+  manual: 'waiting',
+  scheduled: 'waiting',
+  skipped: 'waiting',
+  waiting_for_resource: 'pending',
+  preparing: 'pending',
+  pending: 'pending',
+  running: 'running',
+  canceling: 'running',
+  success: 'success',
+  failed: 'failed',
+  canceled: 'canceled',
+};
+
+const RUNNER_TYPE: Record<string, RunnerType> = {
+  instance_type: 'instance',
+  group_type: 'group',
+  project_type: 'project',
+};
+
+export const FINAL_PIPELINE = new Set(['success', 'failed', 'canceled', 'skipped']);
+
+const orUndefined = <T>(v: T | null | undefined): T | undefined => (v === null ? undefined : v);
+
+/**
+ * One finished pipeline and its jobs as the events a Pipeline Hook would have given, so the
+ * processor's natural keys see them as the same pipeline, attempt and jobs.
+ */
+export function pipelineEvents(
+  project: ProjectRef,
+  p: ApiPipeline,
+  jobs: readonly ApiJob[],
+): DeliveryEvent[] {
+  const ref = { name: p.ref, tag: p.tag === true, mergeRequest: p.source === 'merge_request_event' };
+  const finishedAt = parseTimestamp(p.finished_at);
+  const status = (FINAL_PIPELINE.has(p.status) ? p.status : 'waiting') as PipelineStatus;
+  const events: DeliveryEvent[] = [
+    {
+      kind: 'pipeline',
+      source: 'gitlab',
+      project,
+      pipelineId: String(p.id),
+      attempt: finishedAt === undefined ? '' : String(Math.floor(finishedAt)),
+      name: p.name !== null && p.name !== undefined && p.name !== '' ? p.name : (p.source ?? 'unknown'),
+      status,
+      ref,
+      finishedAt,
+      durationSeconds: orUndefined(p.duration),
+      queuedSeconds: orUndefined(p.queued_duration),
+    },
+  ];
+  for (const j of jobs) {
+    events.push({
+      kind: 'job',
+      source: 'gitlab',
+      project,
+      jobId: String(j.id),
+      pipelineId: String(p.id),
+      name: j.name,
+      stage: j.stage,
+      status: JOB_STATUS[j.status] ?? 'waiting',
+      ref,
+      runnerType: RUNNER_TYPE[j.runner?.runner_type ?? ''] ?? 'unknown',
+      createdAt: parseTimestamp(j.created_at),
+      startedAt: parseTimestamp(j.started_at),
+      finishedAt: parseTimestamp(j.finished_at),
+      durationSeconds: orUndefined(j.duration),
+      queuedSeconds: orUndefined(j.queued_duration),
+    });
+  }
+  return events;
+}
+
+/** A finished deployment as the final Deployment Hook would have told it. */
+export function deploymentEvent(project: ProjectRef, d: ApiDeployment): DeploymentEvent | undefined {
+  const status =
+    d.status === 'success' || d.status === 'failed' || d.status === 'canceled' ? d.status : undefined;
+  const at = parseTimestamp(d.finished_at) ?? parseTimestamp(d.updated_at);
+  const environment = d.environment?.name;
+  if (status === undefined || at === undefined || !environment) return undefined;
+  const runningAt = parseTimestamp(d.deployable?.started_at) ?? parseTimestamp(d.created_at);
+  return {
+    kind: 'deployment',
+    source: 'gitlab',
+    project,
+    deploymentId: String(d.id),
+    environment,
+    status,
+    at,
+    startedAt: undefined,
+    ...(runningAt === undefined ? {} : { runningAt }),
+  };
+}
+
+export function mergeEvent(project: ProjectRef, mr: ApiMergeRequest): MergeEvent {
+  return {
+    kind: 'merge',
+    source: 'gitlab',
+    project,
+    mergeRequestId: String(mr.id),
+    targetRef: mr.target_branch,
+    createdAt: parseTimestamp(mr.created_at),
+    mergedAt: parseTimestamp(mr.merged_at) ?? parseTimestamp(mr.updated_at),
+  };
+}

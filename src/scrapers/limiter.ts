@@ -1,0 +1,82 @@
+import Bottleneck from 'bottleneck';
+import type { ScraperMetrics } from './scraper-metrics.js';
+
+export type ApiName = 'gitlab' | 'github';
+
+/** What a response says about the budget left: from `Retry-After` and the rate-limit headers. */
+export interface RateLimitHints {
+  /** Seconds to wait before the next request (`Retry-After`). */
+  readonly retryAfterS?: number;
+  readonly remaining?: number;
+  /** Unix seconds when the budget is refilled. */
+  readonly resetAt?: number;
+}
+
+/**
+ * The one request budget of an API (SPEC section 8): every request of that API, including
+ * each page of a paginated list, is scheduled here. Bottleneck spaces request starts so that
+ * no window of one second holds more than `maxRps` of them (minTime, with a margin for the
+ * network's jitter); `Retry-After` and an exhausted `RateLimit-Remaining`/`x-ratelimit-*`
+ * pause every request of the API until the time they name. gitbeaker's and octokit's own
+ * throttling and retries are not used (see the clients), so this is the only budget.
+ */
+export class ApiLimiter {
+  readonly api: ApiName;
+  readonly #bottleneck: Bottleneck;
+  readonly #metrics: ScraperMetrics;
+  #pausedUntil = 0;
+
+  constructor(api: ApiName, maxRps: number, metrics: ScraperMetrics) {
+    this.api = api;
+    this.#metrics = metrics;
+    this.#bottleneck = new Bottleneck({
+      // 5% and 5 ms of margin: a request that started on time may still arrive a little late.
+      minTime: Math.ceil((1000 / maxRps) * 1.05) + 5,
+      maxConcurrent: Math.max(1, Math.ceil(maxRps)),
+    });
+  }
+
+  /** Runs `request` within the budget; `hints` reads the response's rate-limit headers. */
+  schedule<T>(request: () => Promise<T>): Promise<T> {
+    return this.#bottleneck.schedule(async () => {
+      const wait = this.#pausedUntil - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      return request();
+    });
+  }
+
+  /** Takes note of a response: counts it and pauses the API when it asks for it. */
+  observe(status: number, hints: RateLimitHints): void {
+    this.#metrics.apiRequests.inc({ api: this.api, code: String(status) });
+    if (hints.remaining !== undefined)
+      this.#metrics.rateLimitRemaining.set({ api: this.api }, hints.remaining);
+    let until = 0;
+    if (hints.retryAfterS !== undefined) until = Date.now() + hints.retryAfterS * 1000;
+    else if (hints.remaining === 0 && hints.resetAt !== undefined) until = hints.resetAt * 1000;
+    // Never pause longer than an hour on a header's word.
+    if (until > this.#pausedUntil) this.#pausedUntil = Math.min(until, Date.now() + 3_600_000);
+  }
+
+  /** Counts a request that got no response (network error, timeout). */
+  failed(): void {
+    this.#metrics.apiRequests.inc({ api: this.api, code: 'error' });
+  }
+
+  async stop(): Promise<void> {
+    await this.#bottleneck.stop({ dropWaitingJobs: true }).catch(() => undefined);
+  }
+}
+
+export function parseRetryAfter(value: string | undefined | null): number | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, (date - Date.now()) / 1000);
+}
+
+export function parseNumber(value: string | undefined | null): number | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  const n = Number(value);
+  return Number.isFinite(n) ? n : undefined;
+}
