@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { pipelineEvents } from '../../../src/scrapers/gitlab/to-events.js';
+import { parseGitlab } from '../../../src/sources/gitlab/parse.js';
+import { build, pipelineHook } from '../../helpers/gitlab.js';
+
+describe('GitLab API pipelines become the events its webhooks give', () => {
+  it('same pipeline, attempt, ref and jobs, whatever the timestamp form', () => {
+    const hook = pipelineHook({
+      id: 7001,
+      status: 'failed',
+      finishedAt: '2026-11-20 10:10:00 UTC',
+      duration: 540,
+      queued: 3,
+      builds: [
+        build({
+          id: 8001,
+          status: 'failed',
+          startedAt: '2026-11-20 10:01:00 UTC',
+          finishedAt: '2026-11-20 10:02:00 UTC',
+          duration: 60,
+          queued: 5,
+          runnerType: 'instance_type',
+        }),
+      ],
+    });
+    const fromHook = parseGitlab(hook);
+    assert.equal(fromHook.kind, 'events');
+    const project = { id: '101', path: 'acme/payments-api', defaultBranch: 'main' };
+    const fromApi = pipelineEvents(
+      project,
+      {
+        id: 7001,
+        ref: 'main',
+        tag: false,
+        status: 'failed',
+        source: 'push',
+        name: null,
+        finished_at: '2026-11-20T10:10:00.321Z',
+        duration: 540,
+        queued_duration: 3,
+      },
+      [
+        {
+          id: 8001,
+          name: 'rspec',
+          stage: 'test',
+          status: 'failed',
+          created_at: '2026-11-20T10:00:00.000Z',
+          started_at: '2026-11-20T10:01:00.000Z',
+          finished_at: '2026-11-20T10:02:00.000Z',
+          duration: 60,
+          queued_duration: 5,
+          runner: { runner_type: 'instance_type' },
+        },
+      ],
+    );
+    if (fromHook.kind !== 'events') return;
+    const [hookPipeline, hookJob] = fromHook.events;
+    const [apiPipeline, apiJob] = fromApi;
+    assert.deepEqual(
+      { ...apiPipeline, finishedAt: Math.floor((apiPipeline as { finishedAt: number }).finishedAt) },
+      { ...hookPipeline, project },
+    );
+    assert.deepEqual({ ...apiJob }, { ...hookJob, project });
+  });
+});
