@@ -5,6 +5,7 @@ import type { MetricState } from '../metrics/metric-state.js';
 import type { ServiceMetrics } from '../metrics/service-metrics.js';
 import type { Store } from '../store/store.js';
 import { type HandlerContext, TTL } from './handlers/context.js';
+import { countJob, DEFER_LIMIT_S, DEFERRED_PREFIX, type DeferredJob } from './handlers/deferred.js';
 import { applyDeployment } from './handlers/deployment.js';
 import { ACTIVE_PREFIX, type ActiveEntry, applyJob } from './handlers/job.js';
 import { applyMerge, applyRelease } from './handlers/once.js';
@@ -68,7 +69,10 @@ export class EventProcessor {
     return outcome;
   }
 
-  /** Takes jobs without news for 24 h out of `delivery_jobs_active`. */
+  /**
+   * Housekeeping, every few minutes: jobs without news for 24 h leave `delivery_jobs_active`,
+   * and finished jobs that waited an hour for a pipeline that never came are counted.
+   */
   async expireActiveJobs(): Promise<number> {
     const { written, expired } = await this.#exclusive(async () => {
       const tx = this.#tx();
@@ -81,13 +85,22 @@ export class EventProcessor {
         tx.delete(key);
         count++;
       }
+      const ctx: HandlerContext = { tx, families: this.#deps.families, trackedRefs: this.#deps.trackedRefs };
+      for (const { key, value } of await this.#deps.store.scanState(DEFERRED_PREFIX)) {
+        const jobs = value as DeferredJob[];
+        if (jobs.some((j) => tx.now - j.at < DEFER_LIMIT_S)) continue;
+        for (const j of jobs) countJob(ctx, j, j.fallbackRef, j.stage ?? 'unknown');
+        tx.delete(key);
+        count++;
+      }
       return {
         written: count === 0 ? Promise.resolve() : this.#deps.state.save(tx.commit()),
         expired: count,
       };
     });
     await written;
-    if (expired > 0) this.#deps.log.info({ expired }, 'jobs without news for 24 h left delivery_jobs_active');
+    if (expired > 0)
+      this.#deps.log.info({ expired }, 'expired active jobs and counted jobs whose pipeline never came');
     return expired;
   }
 

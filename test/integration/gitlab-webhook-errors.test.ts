@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { FakeClock } from '../helpers/fake-clock.js';
-import { GITLAB_SECRET, jobHook, PROJECT, postGitlab } from '../helpers/gitlab.js';
+import { GITLAB_SECRET, jobHook, PROJECT, pipelineHook, postGitlab } from '../helpers/gitlab.js';
 import { getMetrics, sample, startTestApp, type TestApp } from '../helpers/start-app.js';
 
 const OTHER = {
@@ -158,6 +158,60 @@ describe('delivery_jobs_active expiry', () => {
         }),
       );
       assert.equal(sample(await getMetrics(app.url), series('running', 'group')), 0);
+    } finally {
+      await app.stop();
+    }
+  });
+});
+
+describe('a job whose ref label depends on its pipeline', () => {
+  const L = (ref: string) =>
+    `delivery_job_runs_total{source="gitlab",project="acme/payments-api",ref="${ref}",stage="test",job="rspec",status="success"}`;
+  const finished = (id: number, pipelineId: number) =>
+    jobHook({
+      id,
+      status: 'success',
+      ref: 'feature/z',
+      pipelineId,
+      startedAt: '2026-11-20T10:00:00Z',
+      duration: 7,
+    });
+
+  it('waits for its pipeline, then takes its ref; without one it is counted as branch after an hour', async () => {
+    const clock = new FakeClock(Date.UTC(2026, 10, 20, 10, 0));
+    const app = await startTestApp(ENV, { clock });
+    try {
+      await postGitlab(app.url, finished(31, 6001));
+      await postGitlab(app.url, finished(32, 6002));
+      let text = await getMetrics(app.url);
+      assert.equal(sample(text, L('branch')), undefined);
+      assert.equal(sample(text, L('merge_request')), undefined);
+      // Its duplicate changes nothing while it waits.
+      assert.equal((await postGitlab(app.url, finished(31, 6001))).body.outcome, 'duplicate');
+      await postGitlab(
+        app.url,
+        pipelineHook({
+          id: 6001,
+          status: 'running',
+          ref: 'feature/z',
+          source: 'merge_request_event',
+          mergeRequest: true,
+        }),
+      );
+      text = await getMetrics(app.url);
+      assert.equal(sample(text, L('merge_request')), 1);
+      assert.equal(
+        sample(
+          text,
+          `delivery_job_duration_seconds_sum${L('merge_request').slice('delivery_job_runs_total'.length)}`,
+        ),
+        7,
+      );
+      clock.advance(3601);
+      await app.service.processor.expireActiveJobs();
+      text = await getMetrics(app.url);
+      assert.equal(sample(text, L('branch')), 1);
+      assert.equal(sample(text, L('merge_request')), 1);
     } finally {
       await app.stop();
     }

@@ -1,6 +1,7 @@
 import { jobLabel, refLabel } from '../labels.js';
 import type { EventResult, JobEvent, JobStatus } from '../model.js';
 import { type HandlerContext, TTL } from './context.js';
+import { countJob, type DeferredJob, defer, deferredKey } from './deferred.js';
 import { type PipelineState, pipelineKey } from './pipeline.js';
 
 /** Lifecycle of one job id: statuses seen, furthest rank reached, queue time recorded. */
@@ -29,6 +30,16 @@ const FINAL = 3;
 export const ACTIVE_PREFIX = 'active:';
 const jobKey = (e: JobEvent) => `job:${e.source}:${e.project.id}:${e.jobId}`;
 const activeKey = (e: JobEvent) => `${ACTIVE_PREFIX}${e.source}:${e.project.id}:${e.jobId}`;
+
+/**
+ * Whether the `ref` label of a job must come from its pipeline: its own ref is an ordinary
+ * branch name (not tracked, not the default branch, not a tag, not a merge request ref), which
+ * the pipeline alone can tell apart from a merge request pipeline.
+ */
+function refDependsOnPipeline(e: JobEvent, tracked: RegExp): boolean {
+  const own = refLabel(e.ref, e.project, tracked);
+  return own === 'branch';
+}
 
 /**
  * SPEC section 5 job lifecycle: queue time once, at the first event showing the job started;
@@ -72,16 +83,26 @@ export async function applyJob(ctx: HandlerContext, e: JobEvent): Promise<EventR
       e.pipelineId === undefined
         ? undefined
         : await tx.get<PipelineState>(pipelineKey(e.source, e.project.id, e.pipelineId));
-    const ref = pipeline?.r ?? refLabel(e.ref, e.project, ctx.trackedRefs);
-    const stage = e.stage ?? pipeline?.n ?? 'unknown';
-    const labels = [e.source, e.project.path, ref, stage, jobLabel(e.name), e.status];
-    tx.inc(f.jobRuns, labels);
     const ran =
       e.durationSeconds ??
       (e.startedAt !== undefined && e.finishedAt !== undefined ? e.finishedAt - e.startedAt : undefined);
-    if (ran !== undefined && ran >= 0 && (e.startedAt !== undefined || e.durationSeconds !== undefined)) {
-      tx.observe(f.jobDuration, labels, ran);
-    }
+    const job: DeferredJob = {
+      source: e.source,
+      project: e.project.path,
+      stage: e.stage,
+      job: jobLabel(e.name),
+      status: e.status,
+      duration:
+        ran !== undefined && ran >= 0 && (e.startedAt !== undefined || e.durationSeconds !== undefined)
+          ? ran
+          : undefined,
+      fallbackRef: refLabel(e.ref, e.project, ctx.trackedRefs),
+      at: tx.now,
+    };
+    if (pipeline !== undefined) countJob(ctx, job, pipeline.r, e.stage ?? pipeline.n);
+    else if (e.pipelineId !== undefined && refDependsOnPipeline(e, ctx.trackedRefs)) {
+      await defer(ctx, deferredKey(e.source, e.project.id, e.pipelineId), job);
+    } else countJob(ctx, job, job.fallbackRef, e.stage ?? 'unknown');
   }
 
   tx.put(key, { s: [...st.s, e.status], r: Math.max(st.r, rank), q: queued } satisfies JobState, TTL.job);

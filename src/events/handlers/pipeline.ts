@@ -1,6 +1,7 @@
 import { refLabel } from '../labels.js';
 import type { EventResult, PipelineEvent, PipelineStatus } from '../model.js';
 import { type HandlerContext, TTL } from './context.js';
+import { deferredKey, release } from './deferred.js';
 
 /** What is known of one pipeline id: its labels, statuses seen, queue time, runs counted. */
 export interface PipelineState {
@@ -42,6 +43,8 @@ export async function applyPipeline(ctx: HandlerContext, e: PipelineEvent): Prom
   const newQueue = !st.q && e.queuedSeconds !== undefined && e.queuedSeconds >= 0;
   if (known !== undefined && !newRun && !newQueue && st.s.includes(e.status)) return 'duplicate';
 
+  if (known === undefined)
+    await release(ctx, deferredKey(e.source, e.project.id, e.pipelineId), st.r, e.name);
   if (newQueue) tx.observe(f.pipelineQueued, labels, e.queuedSeconds as number);
   if (newRun) {
     const withStatus = [...labels, e.status];

@@ -90,7 +90,9 @@ export function pipelineEvents(
   jobs: readonly ApiJob[],
 ): DeliveryEvent[] {
   const ref = { name: p.ref, tag: p.tag === true, mergeRequest: p.source === 'merge_request_event' };
-  const finishedAt = parseTimestamp(p.finished_at);
+  // Whole seconds, as Pipeline Hooks give it: a repaired run shows the same finish time.
+  const exact = parseTimestamp(p.finished_at);
+  const finishedAt = exact === undefined ? undefined : Math.floor(exact);
   const status = (FINAL_PIPELINE.has(p.status) ? p.status : 'waiting') as PipelineStatus;
   const events: DeliveryEvent[] = [
     {
@@ -98,7 +100,7 @@ export function pipelineEvents(
       source: 'gitlab',
       project,
       pipelineId: String(p.id),
-      attempt: finishedAt === undefined ? '' : String(Math.floor(finishedAt)),
+      attempt: finishedAt === undefined ? '' : String(finishedAt),
       name: p.name !== null && p.name !== undefined && p.name !== '' ? p.name : (p.source ?? 'unknown'),
       status,
       ref,

@@ -430,7 +430,7 @@ export class FakeHttpServer {
       return f.kind;
     }
     const random = this.#random;
-    if (random !== null && random.match(record)) {
+    if (random?.match(record)) {
       if (random.next() < random.rate) {
         const index = Math.min(random.kinds.length - 1, Math.floor(random.next() * random.kinds.length));
         return random.kinds[index]!;
@@ -479,7 +479,7 @@ export class FakeHttpServer {
         const etag = `W/"${createHash('sha256').update(body).digest('hex').slice(0, 32)}"`;
         headers.etag = etag;
         const inm = req.headers['if-none-match'];
-        if (inm !== undefined && inm.split(',').some((t) => t.trim() === etag)) {
+        if (inm?.split(',').some((t) => t.trim() === etag)) {
           status = 304;
           body = '';
           delete headers['content-type'];

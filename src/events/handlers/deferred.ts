@@ -1,0 +1,51 @@
+import type { HandlerContext } from './context.js';
+import { TTL } from './context.js';
+
+/**
+ * A finished job whose `ref` label depends on its pipeline: its own ref is an ordinary branch,
+ * and only the pipeline says whether it ran for a merge request (SPEC section 5: a job takes its
+ * pipeline's `ref` value once the pipeline is known). It is counted when the pipeline arrives,
+ * or, if it never does, after an hour with the label its own ref gives.
+ */
+export interface DeferredJob {
+  readonly source: string;
+  readonly project: string;
+  readonly stage: string | undefined;
+  readonly job: string;
+  readonly status: string;
+  readonly duration: number | undefined;
+  /** The `ref` label if the pipeline never shows up. */
+  readonly fallbackRef: string;
+  readonly at: number;
+}
+
+export const DEFERRED_PREFIX = 'deferred:';
+/** How long a job waits for its pipeline before it is counted without it. */
+export const DEFER_LIMIT_S = 3600;
+
+export const deferredKey = (source: string, projectId: string, pipelineId: string) =>
+  `${DEFERRED_PREFIX}${source}:${projectId}:${pipelineId}`;
+
+export function countJob(ctx: HandlerContext, d: DeferredJob, ref: string, stage: string): void {
+  const labels = [d.source, d.project, ref, stage, d.job, d.status];
+  ctx.tx.inc(ctx.families.jobRuns, labels);
+  if (d.duration !== undefined) ctx.tx.observe(ctx.families.jobDuration, labels, d.duration);
+}
+
+export async function defer(ctx: HandlerContext, key: string, job: DeferredJob): Promise<void> {
+  const waiting = (await ctx.tx.get<DeferredJob[]>(key)) ?? [];
+  ctx.tx.put(key, [...waiting, job], TTL.job);
+}
+
+/** Counts the jobs that waited for this pipeline, under its `ref` (and name as a fallback stage). */
+export async function release(
+  ctx: HandlerContext,
+  key: string,
+  ref: string,
+  pipelineName: string,
+): Promise<void> {
+  const waiting = await ctx.tx.get<DeferredJob[]>(key);
+  if (waiting === undefined) return;
+  for (const d of waiting) countJob(ctx, d, ref, d.stage ?? pipelineName);
+  ctx.tx.delete(key);
+}
