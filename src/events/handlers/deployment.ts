@@ -7,6 +7,8 @@ interface DeploymentState {
   /** When it started running. */
   readonly r?: number;
   readonly done: boolean;
+  /** Its duration was observed (it needs a start, which a late `running` or the API may bring). */
+  readonly m?: boolean;
 }
 
 /** The latest finished deployment of an environment, by time, and since when it fails. */
@@ -24,17 +26,36 @@ export async function applyDeployment(ctx: HandlerContext, e: DeploymentEvent): 
   const { tx, families: f } = ctx;
   const key = `deployment:${e.source}:${e.project.id}:${e.deploymentId}`;
   const st = (await tx.get<DeploymentState>(key)) ?? { s: [], done: false };
-  if (st.s.includes(e.status)) return 'duplicate';
-  const next: { s: DeploymentStatus[]; r?: number; done: boolean } = { ...st, s: [...st.s, e.status] };
+  const final = e.status === 'success' || e.status === 'failed' || e.status === 'canceled';
+  if (st.s.includes(e.status)) {
+    // The same final status again, now from the API with the start its webhook lacked: the
+    // deployment was counted already, only its duration is still to observe.
+    const start = e.startedAt ?? st.r ?? e.runningAt;
+    if (!final || st.m === true || start === undefined || e.at < start) return 'duplicate';
+    tx.observe(
+      f.deploymentDuration,
+      [e.source, e.project.path, environmentLabel(e.environment), e.status],
+      e.at - start,
+    );
+    tx.put(key, { ...st, m: true } satisfies DeploymentState, TTL.deployment);
+    return 'applied';
+  }
+  const next: { s: DeploymentStatus[]; r?: number; done: boolean; m?: boolean } = {
+    ...st,
+    s: [...st.s, e.status],
+  };
   if (e.status === 'running' && st.r === undefined) next.r = e.at;
 
-  if ((e.status === 'success' || e.status === 'failed' || e.status === 'canceled') && !st.done) {
+  if (final && !st.done) {
     next.done = true;
     const env = environmentLabel(e.environment);
     const labels = [e.source, e.project.path, env, e.status];
     tx.inc(f.deploymentRuns, labels);
     const start = e.startedAt ?? st.r ?? e.runningAt;
-    if (start !== undefined && e.at >= start) tx.observe(f.deploymentDuration, labels, e.at - start);
+    if (start !== undefined && e.at >= start) {
+      tx.observe(f.deploymentDuration, labels, e.at - start);
+      next.m = true;
+    }
 
     const envLabels = [e.source, e.project.path, env];
     if (e.status === 'success') {

@@ -101,7 +101,8 @@ export class GithubScraper {
       found.set(full.toLowerCase(), { id: '', path: full, owner, name, defaultBranch: undefined });
     }
     const repos = [...found.values()];
-    if (failed && cached !== undefined) return cached.repos;
+    // A partial answer is not cached: the next run asks again.
+    if (failed) return cached?.repos ?? repos;
     await store.write({ state: [{ key: 'scrape:github:repos', value: { at: clock.nowSeconds(), repos } }] });
     return repos;
   }

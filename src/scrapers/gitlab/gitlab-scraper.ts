@@ -129,7 +129,8 @@ export class GitlabScraper {
       });
     }
     const projects = [...found.values()];
-    if (failed && cached !== undefined) return cached.projects;
+    // A partial answer is not cached: the next run asks again.
+    if (failed) return cached?.projects ?? projects;
     await store.write({
       state: [{ key: 'scrape:gitlab:projects', value: { at: clock.nowSeconds(), projects } }],
     });
@@ -188,8 +189,10 @@ export class GitlabScraper {
     for (const [id, entry] of Object.entries(open)) if (now - entry.at > OPEN_EXPIRY_S) delete open[id];
     this.#setActive(ref, open);
 
+    // The overlap re-reads the last pipelines: only one updated after the checkpoint is news.
+    const activity = list.some((p) => (p.updated_at ?? '') > checkpoint.since);
     let pressureAt = checkpoint.pressureAt;
-    if (list.length > 0 || now - pressureAt >= PRESSURE_EVERY_S || lookback !== undefined) {
+    if (activity || now - pressureAt >= PRESSURE_EVERY_S || lookback !== undefined) {
       try {
         await this.#deploymentsAndPressure(ref, lookback ?? this.#d.lookbackSeconds, checkpoint.since);
         pressureAt = now;

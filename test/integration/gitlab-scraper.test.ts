@@ -1,0 +1,275 @@
+import assert from 'node:assert/strict';
+import { eventMetrics } from '../helpers/event-metrics.js';
+import { FakeGitlab } from '../helpers/fake-api/fake-gitlab.js';
+import { mulberry32 } from '../helpers/fake-api/server.js';
+import { GITLAB_SECRET, postGitlab } from '../helpers/gitlab.js';
+import { simulateGitlab } from '../helpers/gitlab-simulation.js';
+import { getMetrics, sample, startTestApp, type TestApp } from '../helpers/start-app.js';
+
+const API_TOKEN = 'gitlab-read-api-token';
+const MAX_RPS = 4;
+
+describe('GitLab scraper against a fake GitLab API (SPEC section 8)', function () {
+  this.timeout(60_000);
+  let fake: FakeGitlab;
+  const apps: TestApp[] = [];
+  const sim = simulateGitlab(Date.now() / 1000);
+
+  beforeEach(async () => {
+    fake = await FakeGitlab.start({ token: API_TOKEN, limitPerSecond: MAX_RPS });
+    sim.apply(fake);
+    fake.addRunner({
+      id: 1,
+      description: 'shared',
+      runner_type: 'group_type',
+      status: 'online',
+      groups: ['acme'],
+    });
+    fake.addRunner({
+      id: 2,
+      description: 'old',
+      runner_type: 'group_type',
+      status: 'offline',
+      groups: ['acme'],
+    });
+    fake.addRunner({
+      id: 3,
+      description: 'paused',
+      runner_type: 'group_type',
+      status: 'online',
+      paused: true,
+      groups: ['acme'],
+    });
+  });
+  afterEach(async () => {
+    await Promise.all(apps.splice(0).map((a) => a.stop()));
+    await fake.close();
+  });
+
+  async function start(extra: Record<string, string> = {}): Promise<TestApp> {
+    const app = await startTestApp({
+      GITLAB_WEBHOOK_TOKEN_ACME: GITLAB_SECRET,
+      GITLAB_URL: fake.url,
+      GITLAB_TOKEN: API_TOKEN,
+      GITLAB_GROUPS: 'acme',
+      API_MAX_RPS: String(MAX_RPS),
+      // Runs are started by the test, not by the clock.
+      SCRAPE_SCHEDULE: '0 0 1 1 *',
+      ...extra,
+    });
+    apps.push(app);
+    return app;
+  }
+
+  async function deliver(app: TestApp, keep: (i: number) => boolean): Promise<number> {
+    let sent = 0;
+    for (const [i, hook] of sim.hooks.entries()) {
+      if (!keep(i)) continue;
+      const res = await postGitlab(app.url, hook.body);
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      sent++;
+    }
+    return sent;
+  }
+
+  it('repairs dropped webhooks: the numbers equal a run where every webhook arrived, nothing twice', async () => {
+    const full = await start();
+    await deliver(full, () => true);
+    assert.equal(fake.requestCount(), 0, 'the webhook path makes no API call');
+    const expected = eventMetrics(await getMetrics(full.url));
+    assert.ok(
+      expected.some((l) => l.startsWith('delivery_deployment_runs_total{')),
+      'the scenario deploys',
+    );
+    assert.ok(
+      expected.some((l) => l.startsWith('delivery_merge_requests_merged_total{')),
+      'the scenario merges',
+    );
+
+    const random = mulberry32(42);
+    const partial = await start();
+    const sent = await deliver(partial, (i) => !(sim.hooks[i]?.repairable === true && random() < 0.45));
+    assert.ok(
+      sent < sim.hooks.length * 0.8,
+      `only ${sim.hooks.length - sent} of ${sim.hooks.length} hooks dropped`,
+    );
+    assert.notDeepEqual(eventMetrics(await getMetrics(partial.url)), expected);
+
+    await partial.service.scrapers.runOnce();
+    assert.deepEqual(eventMetrics(await getMetrics(partial.url)), expected);
+    // Again: nothing counted twice.
+    await partial.service.scrapers.runOnce();
+    assert.deepEqual(eventMetrics(await getMetrics(partial.url)), expected);
+    assert.ok(fake.maxPerSecond() <= MAX_RPS, `the fake saw ${fake.maxPerSecond()} requests in one second`);
+    assert.equal(fake.requestCount({ status: 429 }), 0);
+    // The service that saw every hook finds nothing to repair.
+    await new Promise((r) => setTimeout(r, 1000));
+    await full.service.scrapers.runOnce();
+    assert.deepEqual(eventMetrics(await getMetrics(full.url)), expected);
+    const text = await getMetrics(partial.url);
+    assert.equal(sample(text, 'delivery_runners{source="gitlab",scope="group",status="online"}'), 1);
+    assert.equal(sample(text, 'delivery_runners{source="gitlab",scope="group",status="offline"}'), 1);
+    assert.equal(sample(text, 'delivery_runners{source="gitlab",scope="group",status="paused"}'), 1);
+    assert.ok((sample(text, 'delivery_scrape_last_success_timestamp_seconds{api="gitlab"}') ?? 0) > 0);
+  });
+
+  it('a run with nothing new costs one request per project, plus the runner list', async () => {
+    const app = await start();
+    await app.service.scrapers.runOnce();
+    fake.resetLog();
+    await app.service.scrapers.runOnce();
+    const paths = fake
+      .requests()
+      .map((r) => r.path)
+      .sort();
+    assert.deepEqual(paths, ['/api/v4/groups/acme/runners', '/api/v4/projects/101/pipelines']);
+  });
+
+  it('counts what is pending or running now', async () => {
+    const now = Date.now();
+    fake.addPipeline(101, {
+      id: 9100,
+      ref: 'main',
+      status: 'running',
+      created_at: now - 60_000,
+      updated_at: now - 30_000,
+      started_at: now - 50_000,
+    });
+    fake.addPipeline(101, {
+      id: 9101,
+      ref: 'main',
+      status: 'pending',
+      created_at: now - 20_000,
+      updated_at: now - 20_000,
+    });
+    fake.addPipeline(101, {
+      id: 9102,
+      ref: 'main',
+      status: 'created',
+      created_at: now - 10_000,
+      updated_at: now - 10_000,
+    });
+    const app = await start();
+    await app.service.scrapers.runOnce();
+    let text = await getMetrics(app.url);
+    assert.equal(
+      sample(text, 'delivery_pipelines_active{source="gitlab",project="acme/payments-api",state="running"}'),
+      1,
+    );
+    assert.equal(
+      sample(text, 'delivery_pipelines_active{source="gitlab",project="acme/payments-api",state="pending"}'),
+      2,
+    );
+    fake.updatePipeline(101, 9100, {
+      status: 'success',
+      updated_at: Date.now(),
+      finished_at: Date.now(),
+      duration: 55,
+      queued_duration: 10,
+    });
+    await app.service.scrapers.runOnce();
+    text = await getMetrics(app.url);
+    assert.equal(
+      sample(text, 'delivery_pipelines_active{source="gitlab",project="acme/payments-api",state="running"}'),
+      0,
+    );
+    assert.equal(
+      sample(
+        text,
+        'delivery_pipeline_runs_total{source="gitlab",project="acme/payments-api",pipeline="push",ref="main",status="success"}',
+      ),
+      3,
+    );
+  });
+
+  it('counts release pressure: merges into the default branch after the latest successful deployment', async () => {
+    const now = Date.now();
+    fake.addMergeRequest(101, {
+      id: 801,
+      iid: 81,
+      target_branch: 'main',
+      source_branch: 'a',
+      state: 'merged',
+      created_at: now - 7_200_000,
+      updated_at: now - 60_000,
+      merged_at: now - 60_000,
+    });
+    fake.addMergeRequest(101, {
+      id: 802,
+      iid: 82,
+      target_branch: 'release',
+      source_branch: 'b',
+      state: 'merged',
+      created_at: now - 7_200_000,
+      updated_at: now - 60_000,
+      merged_at: now - 60_000,
+    });
+    const app = await start();
+    await app.service.scrapers.runOnce();
+    assert.equal(
+      sample(
+        await getMetrics(app.url),
+        'delivery_merge_requests_undeployed{source="gitlab",project="acme/payments-api",environment="production"}',
+      ),
+      1,
+    );
+  });
+
+  describe('a bad day at the API', () => {
+    const errors = async (app: TestApp, kind: string) =>
+      sample(await getMetrics(app.url), `delivery_scrape_errors_total{api="gitlab",kind="${kind}"}`) ?? 0;
+
+    it('API down: the service keeps serving, errors are counted, the next run recovers', async () => {
+      const app = await start();
+      await fake.setDown(true);
+      await app.service.scrapers.runOnce();
+      assert.equal((await fetch(`${app.url}/-/healthy`)).status, 200);
+      assert.ok((await errors(app, 'network')) > 0);
+      await fake.setDown(false);
+      await app.service.scrapers.runOnce();
+      assert.ok(
+        eventMetrics(await getMetrics(app.url)).some((l) => l.startsWith('delivery_pipeline_runs_total{')),
+      );
+    });
+
+    it('401: counted as auth, nothing recorded', async () => {
+      const app = await start({ GITLAB_TOKEN: 'wrong-token' });
+      await app.service.scrapers.runOnce();
+      assert.ok((await errors(app, 'auth')) > 0);
+      assert.equal(eventMetrics(await getMetrics(app.url)).length, 0);
+    });
+
+    it('500, malformed JSON and timeouts: counted by kind, and the next run recovers', async () => {
+      const app = await start();
+      // This service gets only what the API cannot show afterwards; the scraper brings the rest.
+      await deliver(app, (i) => sim.hooks[i]?.repairable === false);
+      const full = await start();
+      await deliver(full, () => true);
+      fake.failNext(1, '500', { path: /\/pipelines\/9001$/ });
+      fake.failNext(1, 'malformed', { path: /\/pipelines\/9002\/jobs$/ });
+      fake.failNext(1, 'timeout', { path: /\/pipelines\/9003$/ });
+      await app.service.scrapers.runOnce();
+      assert.equal(await errors(app, 'upstream_5xx'), 1);
+      assert.equal(await errors(app, 'bad_payload'), 1);
+      assert.equal(await errors(app, 'timeout'), 1);
+      await app.service.scrapers.runOnce();
+      assert.deepEqual(eventMetrics(await getMetrics(app.url)), eventMetrics(await getMetrics(full.url)));
+    });
+
+    it('429 past the limit: waits as Retry-After says and stays within API_MAX_RPS', async () => {
+      await fake.close();
+      fake = await FakeGitlab.start({ token: API_TOKEN, limitPerSecond: 2 });
+      sim.apply(fake);
+      const app = await start();
+      await app.service.scrapers.runOnce();
+      const rateLimited = await errors(app, 'rate_limited');
+      const answered429 = fake.requestCount({ status: 429 });
+      assert.ok(answered429 > 0, 'the fake answered 429');
+      // Every 429 was tried again after the pause, so the run still completes the work.
+      assert.ok(
+        eventMetrics(await getMetrics(app.url)).some((l) => l.startsWith('delivery_pipeline_runs_total{')),
+      );
+      assert.ok(rateLimited <= answered429);
+    });
+  });
+});
