@@ -29,16 +29,34 @@ export function kindOfStatus(status: number): ApiErrorKind {
   return 'other';
 }
 
-/** Turns anything a request threw into an ApiError with a kind. */
+/**
+ * Turns anything a request threw into an ApiError with a kind. Clients wrap what our fetch
+ * threw (octokit: a RequestError whose `cause` is it), so the cause chain is searched first.
+ */
 export function toApiError(err: unknown): ApiError {
-  if (err instanceof ApiError) return err;
-  const e = err as { name?: string; message?: string; cause?: { code?: string } };
-  if (e.name === 'TimeoutError' || e.name === 'AbortError')
+  const chain: Array<{ name?: string; message?: string; status?: unknown; code?: string; cause?: unknown }> =
+    [];
+  for (
+    let e = err as { cause?: unknown } | undefined, depth = 0;
+    e !== undefined && e !== null && depth < 5;
+    depth++
+  ) {
+    if (e instanceof ApiError) return e;
+    chain.push(e as (typeof chain)[number]);
+    e = (e as { cause?: unknown }).cause as { cause?: unknown } | undefined;
+  }
+  const top = chain[0] ?? {};
+  const message = top.message ?? String(err);
+  if (chain.some((e) => e.name === 'SyntaxError') || /JSON/.test(message)) {
+    return new ApiError('bad_payload', `response is not valid JSON: ${message}`, undefined, { cause: err });
+  }
+  if (chain.some((e) => e.name === 'TimeoutError' || e.name === 'AbortError')) {
     return new ApiError('timeout', 'request timed out', undefined, { cause: err });
-  if (e.name === 'SyntaxError')
-    return new ApiError('bad_payload', `response is not valid JSON: ${e.message}`, undefined, { cause: err });
-  const code = e.cause?.code;
-  if (code !== undefined)
+  }
+  const code = chain.find((e) => typeof e.code === 'string')?.code;
+  if (code !== undefined && /^E[A-Z]+/.test(code))
     return new ApiError('network', `cannot reach the API (${code})`, undefined, { cause: err });
-  return new ApiError('other', e.message ?? String(err), undefined, { cause: err });
+  if (typeof top.status === 'number')
+    return new ApiError(kindOfStatus(top.status), message, top.status, { cause: err });
+  return new ApiError('other', message, undefined, { cause: err });
 }

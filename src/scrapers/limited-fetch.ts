@@ -38,10 +38,27 @@ export function limitedFetch(limiter: ApiLimiter, timeoutMs: number): FetchLike 
         }
       });
       limiter.observe(response.status, rateLimitHints(response.headers));
-      if (response.status !== 429 || attempt >= MAX_429_RETRIES) return response;
+      if (response.status !== 429 || attempt >= MAX_429_RETRIES) return checkedJson(response);
       await response.body?.cancel();
     }
   };
+}
+
+/**
+ * A JSON answer that does not parse is an error here, once for every client: octokit would
+ * otherwise hand the raw text on as if it were the data.
+ */
+async function checkedJson(response: Response): Promise<Response> {
+  if (!response.ok || !(response.headers.get('content-type') ?? '').includes('json')) return response;
+  // A clone is read, so the response keeps its body and its url (octokit pages from it).
+  const text = await response.clone().text();
+  try {
+    if (text !== '') JSON.parse(text);
+  } catch {
+    await response.body?.cancel();
+    throw new ApiError('bad_payload', `response of ${response.url} is not valid JSON`, response.status);
+  }
+  return response;
 }
 
 /** Reads a JSON body, turning a malformed one into a `bad_payload` ApiError. */

@@ -5,6 +5,7 @@ import type { ProjectRef } from '../../events/model.js';
 import type { EventProcessor } from '../../events/processor.js';
 import { parseTimestamp } from '../../sources/timestamps.js';
 import type { Store } from '../../store/store.js';
+import { ApiError } from '../api-error.js';
 import { RunErrors } from '../run-errors.js';
 import type { ScraperMetrics } from '../scraper-metrics.js';
 import { type ApiJob, type ApiRun, runEvents, runIsFinal } from './to-events.js';
@@ -137,6 +138,8 @@ export class GithubScraper {
         per_page: PER_PAGE,
         page,
       });
+      if (!Array.isArray(data.workflow_runs))
+        throw new ApiError('bad_payload', `runs of ${repo.path}: no workflow_runs list`);
       const runs = data.workflow_runs as unknown as Array<ApiRun & { repository?: { id?: number } }>;
       if (ref.id === '' && runs[0]?.repository?.id !== undefined)
         ref = { ...ref, id: String(runs[0].repository.id) };
@@ -159,6 +162,9 @@ export class GithubScraper {
               filter: 'all',
               per_page: PER_PAGE,
             })) as unknown as ApiJob[];
+            if (!Array.isArray(jobs) || jobs.some((job) => typeof job?.id !== 'number')) {
+              throw new ApiError('bad_payload', `jobs of run ${run.id}: not a list of jobs`);
+            }
             await processor.process({ key: mark, events: runEvents(ref, run, jobs) });
           } catch (err) {
             failedBefore = Math.min(failedBefore, created - 1);

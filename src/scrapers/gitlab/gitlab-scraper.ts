@@ -5,6 +5,7 @@ import type { DeliveryEvent, ProjectRef } from '../../events/model.js';
 import type { EventProcessor } from '../../events/processor.js';
 import { parseTimestamp } from '../../sources/timestamps.js';
 import type { Store } from '../../store/store.js';
+import { ApiError } from '../api-error.js';
 import { RunErrors } from '../run-errors.js';
 import type { ScraperMetrics } from '../scraper-metrics.js';
 import type { GitlabClient } from './client.js';
@@ -154,6 +155,7 @@ export class GitlabScraper {
       sort: 'asc',
       perPage: PER_PAGE,
     })) as unknown as Array<ApiPipeline & { project_id?: number; web_url?: string }>;
+    if (!Array.isArray(list)) throw new ApiError('bad_payload', `pipelines of ${project.path}: not a list`);
 
     let ref = project;
     const first = list[0];

@@ -1,0 +1,146 @@
+import assert from 'node:assert/strict';
+import { eventMetrics } from '../helpers/event-metrics.js';
+import { FakeGithub } from '../helpers/fake-api/fake-github.js';
+import { mulberry32 } from '../helpers/fake-api/server.js';
+import { GITHUB_SECRET, postGithub } from '../helpers/github.js';
+import { simulateGithub } from '../helpers/github-simulation.js';
+import { getMetrics, sample, startTestApp, type TestApp } from '../helpers/start-app.js';
+
+const API_TOKEN = 'github-read-token';
+const MAX_RPS = 4;
+
+describe('GitHub scraper against a fake GitHub API (SPEC section 8)', function () {
+  this.timeout(60_000);
+  let fake: FakeGithub;
+  const apps: TestApp[] = [];
+  const sim = simulateGithub(Date.now() / 1000);
+
+  beforeEach(async () => {
+    fake = await FakeGithub.start({ token: API_TOKEN, limitPerSecond: MAX_RPS, prefix: '/api/v3' });
+    sim.apply(fake);
+    fake.addRunner({ org: 'acme-gh' }, { id: 1, name: 'r1', status: 'online', busy: true });
+    fake.addRunner({ org: 'acme-gh' }, { id: 2, name: 'r2', status: 'online', busy: false });
+    fake.addRunner({ org: 'acme-gh' }, { id: 3, name: 'r3', status: 'offline', busy: false });
+  });
+  afterEach(async () => {
+    await Promise.all(apps.splice(0).map((a) => a.stop()));
+    await fake.close();
+  });
+
+  async function start(extra: Record<string, string> = {}): Promise<TestApp> {
+    const app = await startTestApp({
+      GITHUB_WEBHOOK_SECRET: GITHUB_SECRET,
+      // GitHub Enterprise Server style: the API under /api/v3.
+      GITHUB_API_URL: fake.apiUrl,
+      GITHUB_TOKEN: API_TOKEN,
+      GITHUB_ORGS: 'acme-gh',
+      API_MAX_RPS: String(MAX_RPS),
+      SCRAPE_SCHEDULE: '0 0 1 1 *',
+      ...extra,
+    });
+    apps.push(app);
+    return app;
+  }
+
+  async function deliver(app: TestApp, keep: (i: number) => boolean): Promise<void> {
+    for (const [i, hook] of sim.hooks.entries()) {
+      if (!keep(i)) continue;
+      const res = await postGithub(app.url, hook.event, hook.body);
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+    }
+  }
+
+  it('repairs dropped webhooks: the numbers equal a run where every webhook arrived, nothing twice', async () => {
+    const full = await start();
+    await deliver(full, () => true);
+    assert.equal(fake.requestCount(), 0, 'the webhook path makes no API call');
+    const expected = eventMetrics(await getMetrics(full.url));
+    assert.ok(
+      expected.some((l) => l.includes('pipeline=".github/workflows/deploy.yml"')),
+      'an empty run name falls back to the path',
+    );
+
+    const random = mulberry32(7);
+    const partial = await start();
+    await deliver(partial, (i) => !(sim.hooks[i]?.repairable === true && random() < 0.5));
+    assert.notDeepEqual(eventMetrics(await getMetrics(partial.url)), expected);
+    await partial.service.scrapers.runOnce();
+    assert.deepEqual(eventMetrics(await getMetrics(partial.url)), expected);
+    await partial.service.scrapers.runOnce();
+    assert.deepEqual(eventMetrics(await getMetrics(partial.url)), expected);
+    assert.ok(fake.maxPerSecond() <= MAX_RPS, `the fake saw ${fake.maxPerSecond()} requests in one second`);
+
+    const text = await getMetrics(partial.url);
+    assert.equal(sample(text, 'delivery_runners{source="github",scope="org",status="busy"}'), 1);
+    assert.equal(sample(text, 'delivery_runners{source="github",scope="org",status="online"}'), 1);
+    assert.equal(sample(text, 'delivery_runners{source="github",scope="org",status="offline"}'), 1);
+  });
+
+  it('a run with nothing new costs one request per repository, plus the runner list', async () => {
+    const app = await start();
+    await app.service.scrapers.runOnce();
+    fake.resetLog();
+    await app.service.scrapers.runOnce();
+    assert.deepEqual(
+      fake
+        .requests()
+        .map((r) => r.path)
+        .sort(),
+      ['/api/v3/orgs/acme-gh/actions/runners', '/api/v3/repos/acme-gh/web/actions/runs'],
+    );
+  });
+
+  it('counts runs in progress, and follows them until they finish', async () => {
+    const now = Date.now();
+    fake.addRun('acme-gh/web', {
+      id: 3100,
+      name: 'CI',
+      path: '.github/workflows/ci.yml',
+      head_branch: 'main',
+      status: 'in_progress',
+      created_at: now - 60_000,
+      updated_at: now - 30_000,
+    });
+    const app = await start();
+    await app.service.scrapers.runOnce();
+    const active = 'delivery_pipelines_active{source="github",project="acme-gh/web",state="running"}';
+    assert.equal(sample(await getMetrics(app.url), active), 1);
+    fake.updateRun('acme-gh/web', 3100, {
+      status: 'completed',
+      conclusion: 'success',
+      updated_at: Date.now(),
+    });
+    await app.service.scrapers.runOnce();
+    const text = await getMetrics(app.url);
+    assert.equal(sample(text, active), 0);
+    assert.equal(
+      sample(
+        text,
+        'delivery_pipeline_runs_total{source="github",project="acme-gh/web",pipeline="CI",ref="main",status="success"}',
+      ),
+      3,
+    );
+  });
+
+  it('survives a bad day: 401, 500, malformed JSON, API down; the next run recovers', async () => {
+    const app = await start();
+    await deliver(app, (i) => sim.hooks[i]?.repairable === false);
+    fake.failNext(1, '401');
+    await app.service.scrapers.runOnce();
+    fake.failNext(1, '500', { path: /\/runs\/3001\/jobs$/ });
+    fake.failNext(1, 'malformed', { path: /\/runs\/3002\/jobs$/ });
+    await app.service.scrapers.runOnce();
+    await fake.setDown(true);
+    await app.service.scrapers.runOnce();
+    assert.equal((await fetch(`${app.url}/-/healthy`)).status, 200);
+    await fake.setDown(false);
+    await app.service.scrapers.runOnce();
+    const text = await getMetrics(app.url);
+    for (const kind of ['auth', 'upstream_5xx', 'bad_payload', 'network']) {
+      assert.ok((sample(text, `delivery_scrape_errors_total{api="github",kind="${kind}"}`) ?? 0) > 0, kind);
+    }
+    const full = await start();
+    await deliver(full, () => true);
+    assert.deepEqual(eventMetrics(text), eventMetrics(await getMetrics(full.url)));
+  });
+});
