@@ -112,31 +112,23 @@ export function loadConfig(env: Settings): Config {
   const githubApiUrl = take('GITHUB_API_URL', 'https://api.github.com', (v) =>
     parseUrl(v, ['http:', 'https:']),
   );
-  const schedule = take(
-    'SCRAPE_SCHEDULE',
-    '* * * * *',
-    (v): Parsed<string> =>
-      validateCron(v)
-        ? { ok: true, value: v }
-        : { ok: false, message: `'${v}' is not a cron expression (five or six fields)` },
+  const schedule = take('SCRAPE_SCHEDULE', '* * * * *', (v): Parsed<string> =>
+    validateCron(v)
+      ? { ok: true, value: v }
+      : { ok: false, message: `'${v}' is not a cron expression (five or six fields)` },
   );
   const lookbackSeconds = take('SCRAPE_LOOKBACK', '24h', parseDuration);
   const apiMaxRps = take('API_MAX_RPS', '5', parsePositiveNumber);
   const otelEndpoint = optional('OTEL_EXPORTER_OTLP_ENDPOINT', (v) => parseUrl(v, ['http:', 'https:']));
-  const otelProtocol = optional(
-    'OTEL_EXPORTER_OTLP_PROTOCOL',
-    (v): Parsed<string> =>
-      (OTLP_PROTOCOLS as readonly string[]).includes(v)
-        ? { ok: true, value: v }
-        : { ok: false, message: `'${v}' is not one of ${OTLP_PROTOCOLS.join(', ')}` },
+  const otelProtocol = optional('OTEL_EXPORTER_OTLP_PROTOCOL', (v): Parsed<string> =>
+    (OTLP_PROTOCOLS as readonly string[]).includes(v)
+      ? { ok: true, value: v }
+      : { ok: false, message: `'${v}' is not one of ${OTLP_PROTOCOLS.join(', ')}` },
   );
-  const logLevel = take(
-    'LOG_LEVEL',
-    'info',
-    (v): Parsed<LogLevel> =>
-      (LOG_LEVELS as readonly string[]).includes(v)
-        ? { ok: true, value: v as LogLevel }
-        : { ok: false, message: `'${v}' is not one of ${LOG_LEVELS.join(', ')}` },
+  const logLevel = take('LOG_LEVEL', 'info', (v): Parsed<LogLevel> =>
+    (LOG_LEVELS as readonly string[]).includes(v)
+      ? { ok: true, value: v as LogLevel }
+      : { ok: false, message: `'${v}' is not one of ${LOG_LEVELS.join(', ')}` },
   );
   const githubRepos = parseList(settings('GITHUB_REPOS'));
   for (const repo of githubRepos) {

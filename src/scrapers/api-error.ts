@@ -1,13 +1,6 @@
 /** SPEC/issue classes of scraper errors: each is counted in `delivery_scrape_errors_total{kind}`. */
 export type ApiErrorKind =
-  | 'auth'
-  | 'not_found'
-  | 'rate_limited'
-  | 'upstream_5xx'
-  | 'timeout'
-  | 'bad_payload'
-  | 'network'
-  | 'other';
+  'auth' | 'not_found' | 'rate_limited' | 'upstream_5xx' | 'timeout' | 'bad_payload' | 'network' | 'other';
 
 export class ApiError extends Error {
   constructor(

@@ -88,8 +88,7 @@ export class GitlabScraper {
   async #discover(errors: RunErrors, force: boolean): Promise<ProjectRef[]> {
     const { store, client, clock } = this.#d;
     const cached = (await store.getState('scrape:gitlab:projects')) as
-      | { at: number; projects: ProjectRef[] }
-      | undefined;
+      { at: number; projects: ProjectRef[] } | undefined;
     if (!force && cached !== undefined && clock.nowSeconds() - cached.at < DISCOVERY_EVERY_S)
       return cached.projects;
     const found = new Map<string, ProjectRef>();

@@ -39,13 +39,7 @@ export type GitlabJobStatus = GitlabPipelineStatus;
 export type GitlabRunnerType = 'instance_type' | 'group_type' | 'project_type';
 export type GitlabRunnerStatus = 'online' | 'offline' | 'stale' | 'never_contacted';
 export type GitlabDeploymentStatus =
-  | 'created'
-  | 'running'
-  | 'success'
-  | 'failed'
-  | 'canceled'
-  | 'skipped'
-  | 'blocked';
+  'created' | 'running' | 'success' | 'failed' | 'canceled' | 'skipped' | 'blocked';
 export type GitlabMergeRequestState = 'opened' | 'closed' | 'locked' | 'merged';
 
 const PIPELINE_STATUSES: readonly string[] = [

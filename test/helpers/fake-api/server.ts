@@ -36,8 +36,7 @@ export interface LoggedRequest {
 
 export type RequestPredicate = (r: LoggedRequest) => boolean;
 export type RequestFilter =
-  | RequestPredicate
-  | { method?: string; path?: string | RegExp; status?: number; fault?: FaultKind | null };
+  RequestPredicate | { method?: string; path?: string | RegExp; status?: number; fault?: FaultKind | null };
 
 export interface RandomFaults {
   /** Probability (0..1) that a request is answered with a fault. */
