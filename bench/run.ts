@@ -7,15 +7,18 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
+import { githubWebhookBench } from './github-webhook.bench.js';
+import { gitlabWebhookBench } from './gitlab-webhook.bench.js';
 import type { Bench } from './lib/bench.js';
 import { removeLeftovers } from './lib/cleanup.js';
 import { REPO_ROOT, RESULTS_DIR } from './lib/paths.js';
 import { stopAllProcesses } from './lib/process.js';
 import { MissingToolError } from './lib/tools.js';
 import { pushApiBench } from './push-api.bench.js';
+import { scraperCycleBench } from './scraper-cycle.bench.js';
 
 /** Every bench, in the order they run. Add new ones here. */
-const BENCHES: readonly Bench[] = [pushApiBench];
+const BENCHES: readonly Bench[] = [pushApiBench, scraperCycleBench, gitlabWebhookBench, githubWebhookBench];
 
 function progress(bench: string, message: string): void {
   const time = new Date().toISOString().slice(11, 19);

@@ -59,11 +59,14 @@ export async function snapshotBuild(): Promise<BuildSnapshot> {
 /**
  * Starts the built service (`node main.js` of a build snapshot) on 127.0.0.1 with a random port, the built-in
  * catalog and a fresh, empty DATA_DIR. The environment is built from scratch so that settings
- * in the caller's shell (METRICS_CATALOG, METRICS_TOKEN, ...) cannot change what is measured.
+ * in the caller's shell (METRICS_CATALOG, METRICS_TOKEN, ...) cannot change what is measured;
+ * `env` adds settings to it (e.g. GITLAB_URL, SCRAPE_SCHEDULE) or overrides its defaults
+ * (LISTEN_ADDRESS, LOG_LEVEL...), DATA_DIR excepted.
  */
 export async function startDeliveryMetrics(options: {
   authToken: string;
   build: BuildSnapshot;
+  env?: Readonly<Record<string, string>>;
 }): Promise<DeliveryMetrics> {
   const dataDir = await mkdtemp(join(tmpdir(), 'delivery-metrics-bench-'));
   const trackedDataDir = trackDir(dataDir);
@@ -77,10 +80,11 @@ export async function startDeliveryMetrics(options: {
       NODE_ENV: 'production',
       AUTH_TOKEN: options.authToken,
       LISTEN_ADDRESS: '127.0.0.1:0',
-      DATA_DIR: dataDir,
       // info, not warn: the port is announced in the info-level `listening` line. Nothing is
       // logged per request below debug.
       LOG_LEVEL: 'info',
+      ...options.env,
+      DATA_DIR: dataDir,
     },
   });
   const stop = async () => {

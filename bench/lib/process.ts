@@ -100,6 +100,12 @@ export class ManagedProcess {
     for (const listener of this.#listeners) listener(line);
   }
 
+  /** Calls `listener` with every line printed from now on; returns the function that stops it. */
+  onLine(listener: (line: string) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
   /** Resolves with the first line (already printed or still to come) that `match` accepts. */
   waitForLine(match: (line: string) => boolean, timeoutMs: number): Promise<string> {
     const seen = this.#lines.find(match);

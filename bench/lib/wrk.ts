@@ -52,18 +52,94 @@ export interface WrkResult {
   readonly source: 'done-hook' | 'text';
   /** CPU seconds wrk itself used, when measurable. */
   readonly wrkCpuS?: number;
+  /**
+   * Globals of the threads' Lua states, summed over the threads (numbers) or taken from the
+   * first thread that set them (strings): only from scripts whose done() hook reads them (see
+   * `luaDoneHook`).
+   */
+  readonly counters?: Readonly<Record<string, number>>;
+  readonly strings?: Readonly<Record<string, string>>;
 }
 
 const JSON_MARKER = 'WRK_JSON ';
 
-/** A Lua string literal for any string: every byte outside printable ASCII, `"` and `\` is escaped. */
-export function luaString(value: string): string {
+/**
+ * A Lua string literal for any string (as UTF-8) or bytes: every byte outside printable ASCII,
+ * `"` and `\` is escaped.
+ */
+export function luaString(value: string | Uint8Array): string {
   let out = '"';
-  for (const byte of Buffer.from(value, 'utf8')) {
+  for (const byte of typeof value === 'string' ? Buffer.from(value, 'utf8') : value) {
     const printable = byte >= 0x20 && byte < 0x7f && byte !== 0x22 && byte !== 0x5c;
     out += printable ? String.fromCharCode(byte) : `\\${byte.toString().padStart(3, '0')}`;
   }
   return `${out}"`;
+}
+
+/**
+ * wrk's done() hook, printing the exact summary as one `WRK_JSON {...}` line. With `counters`
+ * or `strings` (names of globals the script's request()/response() keep in each thread's Lua
+ * state), it also defines setup(), which numbers the threads (global `tid`, from 0, set before
+ * init() runs) and keeps them so that done() can read those globals: numbers are summed over
+ * the threads, strings come from the first thread that set one.
+ */
+export function luaDoneHook(
+  extra: { counters?: readonly string[]; strings?: readonly string[] } = {},
+): string {
+  const counters = extra.counters ?? [];
+  const strings = extra.strings ?? [];
+  const withThreads = counters.length > 0 || strings.length > 0;
+  const names = (list: readonly string[]) => `{${list.map((n) => luaString(n)).join(', ')}}`;
+  const threadsPart = withThreads
+    ? `local threads = {}
+
+function setup(thread)
+  thread:set("tid", #threads)
+  table.insert(threads, thread)
+end
+
+local function json_string(s)
+  return '"' .. s:gsub('[%c"\\\\]', function(c) return string.format('\\\\u%04x', c:byte()) end) .. '"'
+end
+
+local function extra_json()
+  local parts = {}
+  for _, name in ipairs(${names(counters)}) do
+    local total = 0
+    for _, t in ipairs(threads) do total = total + (tonumber(t:get(name)) or 0) end
+    table.insert(parts, string.format('%s:%d', json_string(name), total))
+  end
+  local counters = '"counters":{' .. table.concat(parts, ',') .. '}'
+  parts = {}
+  for _, name in ipairs(${names(strings)}) do
+    for _, t in ipairs(threads) do
+      local v = t:get(name)
+      if type(v) == 'string' then
+        table.insert(parts, json_string(name) .. ':' .. json_string(v))
+        break
+      end
+    end
+  end
+  return ',' .. counters .. ',"strings":{' .. table.concat(parts, ',') .. '}'
+end
+`
+    : `local function extra_json() return '' end
+`;
+  return `${threadsPart}
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    '${JSON_MARKER}{"requests":%d,"duration_us":%d,"bytes":%d,' ..
+    '"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},' ..
+    '"latency_us":{"min":%.3f,"max":%.3f,"mean":%.3f,"stdev":%.3f,' ..
+    '"p50":%.3f,"p75":%.3f,"p90":%.3f,"p99":%.3f,"p999":%.3f}%s}\\n',
+    summary.requests, summary.duration, summary.bytes,
+    e.connect, e.read, e.write, e.status, e.timeout,
+    latency.min, latency.max, latency.mean, latency.stdev,
+    latency:percentile(50), latency:percentile(75), latency:percentile(90),
+    latency:percentile(99), latency:percentile(99.9), extra_json()))
+end
+`;
 }
 
 /**
@@ -102,20 +178,7 @@ function request()
   return reqs[i]
 end
 
-function done(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    '${JSON_MARKER}{"requests":%d,"duration_us":%d,"bytes":%d,' ..
-    '"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},' ..
-    '"latency_us":{"min":%.3f,"max":%.3f,"mean":%.3f,"stdev":%.3f,' ..
-    '"p50":%.3f,"p75":%.3f,"p90":%.3f,"p99":%.3f,"p999":%.3f}}\\n',
-    summary.requests, summary.duration, summary.bytes,
-    e.connect, e.read, e.write, e.status, e.timeout,
-    latency.min, latency.max, latency.mean, latency.stdev,
-    latency:percentile(50), latency:percentile(75), latency:percentile(90),
-    latency:percentile(99), latency:percentile(99.9)))
-end
-`;
+${luaDoneHook()}`;
 }
 
 export async function writeWrkScript(
@@ -151,6 +214,8 @@ interface DoneHookJson {
     p99: number;
     p999: number;
   };
+  counters?: Record<string, number>;
+  strings?: Record<string, string>;
 }
 
 /**
@@ -213,6 +278,8 @@ export function parseWrkOutput(output: string): WrkResult {
         timeout: j.errors.timeout,
       },
       source: 'done-hook',
+      ...(j.counters === undefined ? {} : { counters: j.counters }),
+      ...(j.strings === undefined ? {} : { strings: j.strings }),
     };
   }
 
@@ -252,6 +319,8 @@ export interface RunWrkOptions {
   readonly url: string;
   readonly scriptPath: string;
   readonly settings: WrkSettings;
+  /** Handed to the script's init(args) as args[1], args[2], ... (args[0] is the URL). */
+  readonly scriptArgs?: readonly string[];
 }
 
 /** Runs wrk once (bounded: killed if it overruns its duration by 30 s) and parses its report. */
@@ -265,6 +334,7 @@ export function runWrk(options: RunWrkOptions): Promise<WrkResult & { readonly o
     '--latency',
     `--script=${options.scriptPath}`,
     options.url,
+    ...(options.scriptArgs ?? []),
   ];
   const before = cpuTimes('self');
   return new Promise((resolve, reject) => {
