@@ -30,8 +30,8 @@ export class ApiLimiter {
     this.api = api;
     this.#metrics = metrics;
     this.#bottleneck = new Bottleneck({
-      // 5% and 5 ms of margin: a request that started on time may still arrive a little late.
-      minTime: Math.ceil((1000 / maxRps) * 1.05) + 5,
+      // A 2% and 1 ms margin: a request that started on time may still arrive a little late.
+      minTime: Math.ceil((1000 / maxRps) * 1.02) + 1,
       maxConcurrent: Math.max(1, Math.ceil(maxRps)),
     });
   }

@@ -28,6 +28,7 @@ interface Scraper {
   run(options?: {
     lookbackSeconds?: number;
     progress?: (done: number, total: number) => void;
+    signal?: AbortSignal;
   }): Promise<RunErrors>;
 }
 
@@ -39,6 +40,7 @@ export class Scrapers {
   readonly #limiters: ApiLimiter[] = [];
   #task: ScheduledTask | undefined;
   #running: Promise<void> | undefined;
+  readonly #stopping = new AbortController();
 
   constructor(deps: Deps) {
     this.#d = deps;
@@ -91,13 +93,12 @@ export class Scrapers {
     return [...this.#scrapers.keys()];
   }
 
-  /** Schedules the runs. A run still going when the next is due is not doubled (noOverlap). */
+  /** Schedules the runs. A run still going when the next is due is not doubled. */
   start(): void {
     if (this.#scrapers.size === 0 || this.#task !== undefined) return;
-    this.#task = cron.schedule(this.#d.config.scrape.schedule, () => this.runOnce(), {
-      noOverlap: true,
-      name: 'scrapers',
-    });
+    // One run at a time: runOnce joins a run still going. (node-cron's own noOverlap would
+    // print a plain-text warning on every tick a run is still going, breaking JSON logs.)
+    this.#task = cron.schedule(this.#d.config.scrape.schedule, () => this.runOnce(), { name: 'scrapers' });
     this.#d.log.info({ apis: this.enabled, schedule: this.#d.config.scrape.schedule }, 'scrapers scheduled');
   }
 
@@ -115,6 +116,7 @@ export class Scrapers {
             const stop = this.#metrics.scrapeDuration.startTimer({ api });
             try {
               const errors = await scraper.run({
+                signal: this.#stopping.signal,
                 ...(options.lookbackSeconds === undefined
                   ? {}
                   : { lookbackSeconds: options.lookbackSeconds }),
@@ -141,6 +143,7 @@ export class Scrapers {
   }
 
   async stop(): Promise<void> {
+    this.#stopping.abort();
     await this.#task?.stop();
     this.#task = undefined;
     await Promise.all(this.#limiters.map((l) => l.stop()));

@@ -6,6 +6,7 @@ import type { EventProcessor } from '../../events/processor.js';
 import { parseTimestamp } from '../../sources/timestamps.js';
 import type { Store } from '../../store/store.js';
 import { ApiError } from '../api-error.js';
+import { forEachPooled } from '../for-each-pooled.js';
 import { RunErrors } from '../run-errors.js';
 import type { ScraperMetrics } from '../scraper-metrics.js';
 import type { GitlabClient } from './client.js';
@@ -42,6 +43,8 @@ interface ProjectCheckpoint {
 }
 
 const PER_PAGE = 100;
+/** Projects read at once; the limiter still spaces their requests. */
+const POOL = 4;
 /** Re-read a little before the checkpoint: updates that commit late are not missed. */
 const OVERLAP_S = 120;
 /** Group membership changes slowly: re-read it this often, not every run. */
@@ -68,20 +71,30 @@ export class GitlabScraper {
   }
 
   async run(
-    options: { lookbackSeconds?: number; progress?: (done: number, total: number) => void } = {},
+    options: {
+      lookbackSeconds?: number;
+      progress?: (done: number, total: number) => void;
+      signal?: AbortSignal;
+    } = {},
   ): Promise<RunErrors> {
     const errors = new RunErrors('gitlab', this.#d.metrics);
     const projects = await this.#discover(errors, options.lookbackSeconds !== undefined);
     let done = 0;
-    for (const project of projects) {
-      try {
-        await this.#scrapeProject(project, errors, options.lookbackSeconds);
-      } catch (err) {
-        errors.record(err, `project ${project.path}`);
-      }
-      options.progress?.(++done, projects.length);
-    }
-    await this.#runners(errors);
+    await forEachPooled(
+      projects,
+      POOL,
+      async (project) => {
+        try {
+          await this.#scrapeProject(project, errors, options.lookbackSeconds);
+        } catch (err) {
+          // A run stopped half-way (the service is stopping) is not an API error.
+          if (options.signal?.aborted !== true) errors.record(err, `project ${project.path}`);
+        }
+        options.progress?.(++done, projects.length);
+      },
+      options.signal,
+    );
+    if (options.signal?.aborted !== true) await this.#runners(errors);
     return errors;
   }
 
