@@ -51,7 +51,7 @@ const FIRST_RUN_TIMEOUT_MS = 240_000;
 const SECOND_RUN_TIMEOUT_MS = 60_000;
 const RSS_SAMPLE_MS = 100;
 /** /metrics renders after run 2, to see whether each one leaves the service bigger. */
-const EXTRA_RENDERS = 3;
+const EXTRA_RENDERS = 5;
 /**
  * The spacing src/scrapers/limiter.ts gives request starts at API_MAX_RPS (Bottleneck minTime:
  * 5% and 5 ms of margin), copied here for the report's floor column: 11 ms at 200 req/s.
@@ -403,6 +403,8 @@ interface MemoryPoint {
     /** The service's JS heap in use and external memory as that render began (prom-client). */
     readonly heapUsedBytes: number | undefined;
     readonly externalBytes: number | undefined;
+    /** Major (mark-compact) collections so far: heap that survives them is live, not garbage. */
+    readonly majorGcs: number | undefined;
   };
 }
 
@@ -486,6 +488,8 @@ interface ServiceMetrics {
   /** prom-client's nodejs_heap_size_used_bytes, collected as the render began. */
   readonly heapUsedBytes: number | undefined;
   readonly externalBytes: number | undefined;
+  /** prom-client's nodejs_gc_duration_seconds_count{kind="major"}. */
+  readonly majorGcs: number | undefined;
   /** The exposition itself: its size and how long the GET took. */
   readonly expositionBytes: number;
   readonly expositionLines: number;
@@ -543,6 +547,7 @@ async function readServiceMetrics(url: string): Promise<ServiceMetrics> {
     residentBytes: resident,
     heapUsedBytes: samplesOf(text, 'nodejs_heap_size_used_bytes').get(''),
     externalBytes: samplesOf(text, 'nodejs_external_memory_bytes').get(''),
+    majorGcs: samplesOf(text, 'nodejs_gc_duration_seconds_count').get('{kind="major"}'),
     expositionBytes: Buffer.byteLength(text),
     expositionLines: text.split('\n').length,
     renderMs,
@@ -908,6 +913,7 @@ function report(
       { title: 'VmHWM', align: 'right' },
       { title: '/metrics render before it' },
       { title: 'JS heap used as it began', align: 'right' },
+      { title: 'major GCs', align: 'right' },
     ],
     memory.map((m) => [
       m.point,
@@ -917,6 +923,7 @@ function report(
         ? ''
         : `${(m.render.bytes / 1e6).toFixed(1)} MB, ${m.render.lines} lines, ${formatMs(m.render.ms)}`,
       m.render?.heapUsedBytes === undefined ? '' : mb(m.render.heapUsedBytes / 1024),
+      m.render?.majorGcs === undefined ? '' : String(m.render.majorGcs),
     ]),
   );
   const checkTable = formatTable(
@@ -1031,6 +1038,7 @@ export const scraperCycleBench: Bench = {
                   lines: m.expositionLines,
                   heapUsedBytes: m.heapUsedBytes,
                   externalBytes: m.externalBytes,
+                  majorGcs: m.majorGcs,
                 },
               }),
         });

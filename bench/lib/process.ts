@@ -236,3 +236,19 @@ export function otherCpuSeconds(
   used.sort((a, b) => b.seconds - a.seconds);
   return { total: used.reduce((sum, u) => sum + u.seconds, 0), top: used.slice(0, 3) };
 }
+
+/**
+ * Seconds the main thread of `pid` has spent on a CPU and waiting for one while runnable, from
+ * /proc/<pid>/schedstat. A server whose main thread waits a lot was short of CPU: other
+ * processes (or the load generator) took it. Undefined where /proc is not available.
+ */
+export function schedStat(pid: number): { runS: number; waitS: number } | undefined {
+  try {
+    const [run, wait] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').trim().split(/\s+/).map(Number);
+    return run !== undefined && wait !== undefined && Number.isFinite(run) && Number.isFinite(wait)
+      ? { runS: run / 1e9, waitS: wait / 1e9 }
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}

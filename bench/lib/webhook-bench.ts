@@ -23,7 +23,7 @@ import {
   startDeliveryMetrics,
 } from './delivery-metrics.js';
 import { samplesOf, send } from './http.js';
-import { cpuSnapshot, describeExit, otherCpuSeconds } from './process.js';
+import { cpuSnapshot, describeExit, otherCpuSeconds, schedStat } from './process.js';
 import { formatMs, formatPercent, formatRate, formatTable } from './table.js';
 import { requireTools, toolVersion } from './tools.js';
 import {
@@ -47,6 +47,8 @@ const IDS_PER_RUN = 10_000_000;
 const OTHER_LOAD_WARNING = 0.15;
 /** wrk busier than this (cores) may be what limits the rate it measures. */
 const WRK_BUSY_WARNING = 0.9;
+/** A server main thread that waited for a CPU longer than this share of the run was short of CPU. */
+const RUNQUEUE_WAIT_WARNING = 0.1;
 const AUTH_TOKEN = `bench-${randomUUID()}`;
 
 export type TargetKind = 'delivery-metrics' | 'bare';
@@ -101,6 +103,13 @@ interface RunRecord {
   readonly wrkText: string;
   /** Cores the target used on average during the measured run (1.0 = one core busy). */
   readonly serverCpuCores?: number;
+  /** Server CPU time per answered request during the measured run, in microseconds. */
+  readonly serverCpuUsPerRequest?: number;
+  /**
+   * Share of the measured run the server's main thread spent runnable but waiting for a CPU
+   * (/proc/<pid>/schedstat): high when other processes or wrk competed with it for the cores.
+   */
+  readonly serverRunqueueWait?: number;
   readonly wrkCpuCores?: number;
   /** Cores that processes other than the target, wrk and the harness kept busy meanwhile. */
   readonly otherCpuCores?: number;
@@ -162,7 +171,12 @@ function requireHook(
   label: string,
 ): { counters: Readonly<Record<string, number>>; strings: Readonly<Record<string, string>> } {
   if (result.source !== 'done-hook' || result.counters === undefined) {
-    throw new Error(`${label}: wrk did not run the bench's script (a Lua error?):\n${result.output}`);
+    // wrk reports a script that fails to load (e.g. the HMAC self-test) and goes on with its
+    // default request, so this is where such a failure shows.
+    const luaError = result.output.split('\n').find((l) => /\.lua:\d*:? /.test(l));
+    throw new Error(
+      `${label}: wrk did not run the bench's script${luaError === undefined ? '' : `: ${luaError}`}\n${result.output}`,
+    );
   }
   return { counters: result.counters, strings: result.strings ?? {} };
 }
@@ -344,6 +358,7 @@ async function runTarget(o: RunTargetOptions): Promise<RunRecord> {
 
     // 3. Measurement.
     const cpuBefore = target.cpuSeconds();
+    const schedBefore = target.process.pid === undefined ? undefined : schedStat(target.process.pid);
     const othersBefore = cpuSnapshot();
     const started = performance.now();
     context.progress(
@@ -358,6 +373,7 @@ async function runTarget(o: RunTargetOptions): Promise<RunRecord> {
     });
     const wallS = (performance.now() - started) / 1000;
     const cpuAfter = target.cpuSeconds();
+    const schedAfter = target.process.pid === undefined ? undefined : schedStat(target.process.pid);
     const othersAfter = cpuSnapshot();
     const { output, ...wrk } = measured;
     const measuredCounters = requireHook(measured, label).counters;
@@ -400,8 +416,14 @@ async function runTarget(o: RunTargetOptions): Promise<RunRecord> {
       }
     }
 
-    const serverCpuCores =
-      cpuBefore !== undefined && cpuAfter !== undefined ? (cpuAfter - cpuBefore) / wallS : undefined;
+    const serverCpuS = cpuBefore !== undefined && cpuAfter !== undefined ? cpuAfter - cpuBefore : undefined;
+    const serverCpuCores = serverCpuS === undefined ? undefined : serverCpuS / wallS;
+    const serverCpuUsPerRequest =
+      serverCpuS === undefined || wrk.requests === 0 ? undefined : (serverCpuS / wrk.requests) * 1e6;
+    const serverRunqueueWait =
+      schedBefore !== undefined && schedAfter !== undefined
+        ? (schedAfter.waitS - schedBefore.waitS) / wallS
+        : undefined;
     const exclude = [process.pid, ...(target.process.pid === undefined ? [] : [target.process.pid])];
     const others =
       othersBefore !== undefined && othersAfter !== undefined
@@ -416,6 +438,8 @@ async function runTarget(o: RunTargetOptions): Promise<RunRecord> {
       wrk,
       wrkText: output,
       ...(serverCpuCores === undefined ? {} : { serverCpuCores }),
+      ...(serverCpuUsPerRequest === undefined ? {} : { serverCpuUsPerRequest }),
+      ...(serverRunqueueWait === undefined ? {} : { serverRunqueueWait }),
       ...(wrk.wrkCpuS === undefined ? {} : { wrkCpuCores: wrk.wrkCpuS / wrk.durationS }),
       ...(others === undefined
         ? {}
@@ -466,6 +490,12 @@ function warningsOf(runs: readonly RunRecord[], rounds: number): string[] {
           (r.otherTop ?? []).map((t) => `${formatPercent(t.cores)} ${t.command} (pid ${t.pid})`).join('; '),
       );
     }
+    if ((r.serverRunqueueWait ?? 0) > RUNQUEUE_WAIT_WARNING) {
+      warnings.push(
+        `${at(r)}: the server's main thread waited for a CPU ${formatPercent(r.serverRunqueueWait)} of the measured run ` +
+          '(runnable, but the cores were busy with other work): its rate is understated',
+      );
+    }
     if ((r.wrkCpuCores ?? 0) > WRK_BUSY_WARNING) {
       warnings.push(
         `${at(r)}: wrk used ${formatPercent(r.wrkCpuCores)} of a core: the load generator, not the server, may be what limits this rate`,
@@ -506,6 +536,7 @@ function report(
       { title: 'non-2xx', align: 'right' },
       { title: 'sock err', align: 'right' },
       { title: 'server CPU', align: 'right' },
+      { title: 'CPU/req', align: 'right' },
       { title: 'wrk CPU', align: 'right' },
       { title: 'other CPU', align: 'right' },
     ],
@@ -519,6 +550,7 @@ function report(
       String(r.wrk.non2xx),
       String(socketErrorCount(r.wrk)),
       formatPercent(r.serverCpuCores),
+      r.serverCpuUsPerRequest === undefined ? 'n/a' : `${r.serverCpuUsPerRequest.toFixed(0)} us`,
       formatPercent(r.wrkCpuCores),
       formatPercent(r.otherCpuCores),
     ]),
@@ -541,14 +573,24 @@ function report(
       (others.length === 0 ? ', no other outcome' : `, and ${JSON.stringify(Object.fromEntries(others))}`)
     );
   });
+  const limits = medians.map(
+    (r) =>
+      `${r.label} used ${formatPercent(r.serverCpuCores)} of a core` +
+      (r.serverRunqueueWait === undefined
+        ? ''
+        : ` and its main thread waited for a CPU ${formatPercent(r.serverRunqueueWait)} of the run`) +
+      `, wrk ${formatPercent(r.wrkCpuCores)}`,
+  );
   const notes = [
     ...spec.describe,
+    `CPU (a Node server's JavaScript runs on one thread, so ~100% of a core is its ceiling): ${limits.join('; ')}.`,
     `Checks before measuring: ${OURS_CHECK_REQUESTS} requests to delivery-metrics, each answered 200 {"outcome":"processed"}; ` +
       `${spec.bare.checkRequests} to the bare server, each answered 2xx (${spec.bare.checkProves}).`,
     `Reconciliation (delivery_webhook_requests_total{source="${spec.source}",event="${spec.event}"}): ${reconciled.join('; ')}.`,
     `wrk -t${SETTINGS.threads} -c${SETTINGS.connections} -d${SETTINGS.durationS}s --timeout ${SETTINGS.timeoutS}s --latency, ` +
       `after a ${WARMUP.durationS} s warm-up; each target started afresh; ${cpus().length} CPUs; 127.0.0.1 only. ` +
-      'CPU: 100% = one core busy; "other" = all other processes on the machine meanwhile.' +
+      'CPU: 100% = one core busy; CPU/req = server CPU time per answered request; "other" = all other processes ' +
+      'on the machine meanwhile (a lower bound: short-lived ones are missed).' +
       (rounds > 1
         ? ` Each row is the round with the median req/s of ${rounds}; the targets use those rows.`
         : ''),
