@@ -5,7 +5,7 @@ import { renderAll, renderGroup } from '../metrics/exposition.js';
 import type { MetricState } from '../metrics/metric-state.js';
 import { TEXT_CONTENT_TYPE } from '../metrics/text-format.js';
 import type { Secrets } from '../secrets/secrets.js';
-import { matchesAny } from '../secrets/timing-safe.js';
+import { digest, matchesAnyDigest } from '../secrets/timing-safe.js';
 import { bearerToken } from './bearer.js';
 import { HttpError } from './http-error.js';
 
@@ -18,8 +18,8 @@ interface Deps {
 /** `/metrics` (optionally behind METRICS_TOKEN) and `/prom/<group>/metrics` (SPEC section 7). */
 export function metricsRoutes(router: Router, deps: Deps): void {
   router.get('/metrics', async (ctx) => {
-    const tokens = deps.secrets.list('METRICS_TOKEN');
-    if (tokens.length > 0 && !matchesAny(bearerToken(ctx.headers), tokens)) {
+    const tokens = deps.secrets.digests('METRICS_TOKEN');
+    if (tokens.length > 0 && !matchesAnyDigest(bearerDigest(ctx.headers), tokens)) {
       ctx.set('WWW-Authenticate', 'Bearer');
       throw new HttpError(401, 'a valid METRICS_TOKEN bearer token is required');
     }
@@ -30,9 +30,9 @@ export function metricsRoutes(router: Router, deps: Deps): void {
   // A group may be nested (`acme/platform`), so it spans any number of path segments.
   router.get(/^\/prom\/(.+)\/metrics$/, async (ctx) => {
     const group = safeDecode(ctx.path.slice('/prom/'.length, -'/metrics'.length));
-    const tokens = deps.secrets.list(`PROM_GROUP_TOKEN_${toUpperSnake(group)}`);
+    const tokens = deps.secrets.digests(`PROM_GROUP_TOKEN_${toUpperSnake(group)}`);
     if (tokens.length === 0) throw new HttpError(404, `no metrics endpoint for group '${group}'`);
-    if (!matchesAny(bearerToken(ctx.headers), tokens)) {
+    if (!matchesAnyDigest(bearerDigest(ctx.headers), tokens)) {
       ctx.set('WWW-Authenticate', 'Bearer');
       throw new HttpError(401, `a valid bearer token for group '${group}' is required`);
     }
@@ -47,4 +47,9 @@ function safeDecode(segment: string): string {
   } catch {
     return segment;
   }
+}
+
+function bearerDigest(headers: Parameters<typeof bearerToken>[0]): Buffer | undefined {
+  const token = bearerToken(headers);
+  return token === undefined || token === '' ? undefined : digest(token);
 }

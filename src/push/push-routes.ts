@@ -4,7 +4,7 @@ import { readRawBody } from '../http/read-raw-body.js';
 import { SeriesBudgetError } from '../metrics/family.js';
 import type { ServiceMetrics } from '../metrics/service-metrics.js';
 import type { Secrets } from '../secrets/secrets.js';
-import { matchesAny } from '../secrets/timing-safe.js';
+import { digest, matchesAnyDigest } from '../secrets/timing-safe.js';
 import type { Catalog, PushMetricDef } from './catalog.js';
 import { parsePushBody } from './parse-push-body.js';
 import { describeCatalog, PUSH_OPERATIONS, type PushOperation, type PushService } from './push-service.js';
@@ -63,10 +63,11 @@ async function counted(
   const def = deps.catalog.byName.get(ctx.params.metric ?? '');
   let outcome = 'error';
   try {
-    const tokens = deps.secrets.list('AUTH_TOKEN');
+    const tokens = deps.secrets.digests('AUTH_TOKEN');
     if (tokens.length === 0)
       throw new HttpError(403, 'the push API is disabled: set AUTH_TOKEN to enable it');
-    if (!matchesAny(ctx.get('x-private-token') || undefined, tokens)) {
+    const given = ctx.get('x-private-token');
+    if (!matchesAnyDigest(given === '' ? undefined : digest(given), tokens)) {
       throw new HttpError(401, 'X-Private-Token is missing or wrong');
     }
     if (def === undefined)

@@ -1,6 +1,6 @@
 import { type FSWatcher, watch } from 'node:fs';
 import { mergeSettings, readSecretsDir, type Settings } from './read-settings.js';
-import { splitSecretList } from './timing-safe.js';
+import { digest, splitSecretList } from './timing-safe.js';
 
 export interface SecretsLog {
   info(obj: object, msg: string): void;
@@ -20,6 +20,8 @@ export class Secrets {
   readonly #dir: string | undefined;
   #values: Settings;
   #prefixCache = new Map<string, Map<string, string[]>>();
+  #listCache = new Map<string, string[]>();
+  #digestCache = new Map<string, Buffer[]>();
   #watcher: FSWatcher | undefined;
   #timer: NodeJS.Timeout | undefined;
   #debounce: NodeJS.Timeout | undefined;
@@ -38,7 +40,22 @@ export class Secrets {
 
   /** The comma-separated values of one setting; empty when unset. */
   list(name: string): string[] {
-    return splitSecretList(this.#values[name]);
+    let values = this.#listCache.get(name);
+    if (values === undefined) {
+      values = splitSecretList(this.#values[name]);
+      this.#listCache.set(name, values);
+    }
+    return values;
+  }
+
+  /** The SHA-256 digests of `list(name)`, computed once per value: what `matchesAnyDigest` compares. */
+  digests(name: string): readonly Buffer[] {
+    let found = this.#digestCache.get(name);
+    if (found === undefined) {
+      found = this.list(name).map(digest);
+      this.#digestCache.set(name, found);
+    }
+    return found;
   }
 
   has(name: string): boolean {
@@ -68,6 +85,8 @@ export class Secrets {
       const changed = Object.keys({ ...next, ...this.#values }).filter((k) => next[k] !== this.#values[k]);
       this.#values = next;
       this.#prefixCache = new Map();
+      this.#listCache = new Map();
+      this.#digestCache = new Map();
       // Names only: the values are secrets.
       if (changed.length > 0) this.#log?.info({ changed }, 'secrets reloaded');
     } catch (err) {

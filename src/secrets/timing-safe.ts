@@ -1,7 +1,17 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 
-function digest(value: string): Buffer {
+export function digest(value: string): Buffer {
   return createHash('sha256').update(value, 'utf8').digest();
+}
+
+/** `matchesAny` for a given value and candidates already hashed (see Secrets.digests). */
+export function matchesAnyDigest(given: Buffer | undefined, candidates: readonly Buffer[]): boolean {
+  if (given === undefined || candidates.length === 0) return false;
+  let match = false;
+  for (const candidate of candidates) {
+    if (timingSafeEqual(given, candidate)) match = true;
+  }
+  return match;
 }
 
 /**
@@ -11,12 +21,7 @@ function digest(value: string): Buffer {
  */
 export function matchesAny(given: string | undefined, candidates: readonly string[]): boolean {
   if (given === undefined || given === '' || candidates.length === 0) return false;
-  const g = digest(given);
-  let match = false;
-  for (const candidate of candidates) {
-    if (timingSafeEqual(g, digest(candidate))) match = true;
-  }
-  return match;
+  return matchesAnyDigest(digest(given), candidates.map(digest));
 }
 
 /** Splits a secret setting into its values: comma-separated, so two are valid during rotation. */

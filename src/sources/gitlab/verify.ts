@@ -1,6 +1,6 @@
 import { toUpperSnake } from '../../config/parse.js';
 import type { Secrets } from '../../secrets/secrets.js';
-import { matchesAny } from '../../secrets/timing-safe.js';
+import { digest, matchesAnyDigest } from '../../secrets/timing-safe.js';
 import type { GitlabProjectIdentity } from './project-of.js';
 
 const PREFIX = 'GITLAB_WEBHOOK_TOKEN_';
@@ -17,20 +17,21 @@ export function verifyGitlabToken(
   project: GitlabProjectIdentity,
   token: string | undefined,
 ): boolean {
-  const own: string[][] = [];
-  if (project.id !== undefined) own.push(secrets.list(PREFIX + project.id));
-  if (project.path !== undefined) own.push(secrets.list(PREFIX + toUpperSnake(project.path)));
+  const given = token === undefined || token === '' ? undefined : digest(token);
+  const own: Array<readonly Buffer[]> = [];
+  if (project.id !== undefined) own.push(secrets.digests(PREFIX + project.id));
+  if (project.path !== undefined) own.push(secrets.digests(PREFIX + toUpperSnake(project.path)));
   const set = own.filter((values) => values.length > 0);
   if (set.length > 0) {
     let ok = true;
-    for (const values of set) if (!matchesAny(token, values)) ok = false;
+    for (const values of set) if (!matchesAnyDigest(given, values)) ok = false;
     return ok;
   }
   if (project.path === undefined) return false;
   const parts = project.path.split('/');
   for (let n = parts.length - 1; n >= 1; n--) {
-    const values = secrets.list(PREFIX + toUpperSnake(parts.slice(0, n).join('/')));
-    if (values.length > 0) return matchesAny(token, values);
+    const values = secrets.digests(PREFIX + toUpperSnake(parts.slice(0, n).join('/')));
+    if (values.length > 0) return matchesAnyDigest(given, values);
   }
   return false;
 }
