@@ -1,4 +1,5 @@
-import type { DeliveryEvent, JobStatus, PipelineStatus, ProjectRef, RunnerType } from '../../events/model.js';
+import type { DeliveryEvent, PipelineStatus, ProjectRef } from '../../events/model.js';
+import { GITHUB_CONCLUSION, githubJobStatus, runnerType } from '../../sources/github/statuses.js';
 import { parseTimestamp } from '../../sources/timestamps.js';
 
 export interface ApiRun {
@@ -31,26 +32,8 @@ export interface ApiJob {
   runner_group_name?: string | null;
 }
 
-const CONCLUSION: Record<string, 'success' | 'failed' | 'canceled' | 'skipped'> = {
-  success: 'success',
-  failure: 'failed',
-  timed_out: 'failed',
-  startup_failure: 'failed',
-  cancelled: 'canceled',
-  skipped: 'skipped',
-  neutral: 'skipped',
-};
-
 export function runIsFinal(run: ApiRun): boolean {
-  return run.status === 'completed' && CONCLUSION[run.conclusion ?? ''] !== undefined;
-}
-
-function runnerType(j: ApiJob): RunnerType {
-  if (j.labels?.includes('self-hosted')) return 'self-hosted';
-  if (j.runner_group_name === 'GitHub Actions' || j.runner_name?.startsWith('GitHub Actions') === true)
-    return 'github-hosted';
-  if (j.runner_group_name !== null && j.runner_group_name !== undefined) return 'self-hosted';
-  return 'unknown';
+  return run.status === 'completed' && GITHUB_CONCLUSION[run.conclusion ?? ''] !== undefined;
 }
 
 /** A finished run and its jobs as the events workflow_run and workflow_job hooks give. */
@@ -59,7 +42,9 @@ export function runEvents(project: ProjectRef, run: ApiRun, jobs: readonly ApiJo
   const started = parseTimestamp(run.run_started_at);
   const updated = parseTimestamp(run.updated_at);
   const final = runIsFinal(run);
-  const status: PipelineStatus = final ? (CONCLUSION[run.conclusion ?? ''] as PipelineStatus) : 'waiting';
+  const status: PipelineStatus = final
+    ? (GITHUB_CONCLUSION[run.conclusion ?? ''] as PipelineStatus)
+    : 'waiting';
   const ref = {
     name: run.head_branch ?? '',
     tag: false,
@@ -83,17 +68,7 @@ export function runEvents(project: ProjectRef, run: ApiRun, jobs: readonly ApiJo
     },
   ];
   for (const j of jobs) {
-    let jobStatus: JobStatus =
-      j.status === 'in_progress'
-        ? 'running'
-        : j.status === 'queued' || j.status === 'pending'
-          ? 'pending'
-          : 'waiting';
-    if (j.status === 'completed') {
-      const outcome = CONCLUSION[j.conclusion ?? ''];
-      jobStatus =
-        outcome === 'success' || outcome === 'failed' || outcome === 'canceled' ? outcome : 'waiting';
-    }
+    const jobStatus = githubJobStatus(j.status, j.conclusion);
     const ran = j.runner_name !== null && j.runner_name !== undefined && j.runner_name !== '';
     events.push({
       kind: 'job',
@@ -105,7 +80,7 @@ export function runEvents(project: ProjectRef, run: ApiRun, jobs: readonly ApiJo
       stage: j.workflow_name ?? undefined,
       status: jobStatus,
       ref: { name: j.head_branch ?? run.head_branch ?? '', tag: false, mergeRequest: false },
-      runnerType: runnerType(j),
+      runnerType: runnerType(j.labels, j.runner_group_name, j.runner_name),
       createdAt: parseTimestamp(j.created_at),
       startedAt: ran ? parseTimestamp(j.started_at) : undefined,
       finishedAt: parseTimestamp(j.completed_at),

@@ -1,12 +1,11 @@
 import type {
   DeliveryEvent,
   DeploymentEvent,
-  JobStatus,
   MergeEvent,
   PipelineStatus,
   ProjectRef,
-  RunnerType,
 } from '../../events/model.js';
+import { GITLAB_JOB_STATUS, GITLAB_RUNNER_TYPE } from '../../sources/gitlab/statuses.js';
 import { parseTimestamp } from '../../sources/timestamps.js';
 
 /** The GitLab REST v4 shapes the scraper reads (fields it uses only). */
@@ -55,27 +54,6 @@ export interface ApiMergeRequest {
   updated_at?: string | null;
 }
 
-const JOB_STATUS: Record<string, JobStatus> = {
-  created: 'waiting',
-  manual: 'waiting',
-  scheduled: 'waiting',
-  skipped: 'waiting',
-  waiting_for_resource: 'pending',
-  preparing: 'pending',
-  pending: 'pending',
-  running: 'running',
-  canceling: 'running',
-  success: 'success',
-  failed: 'failed',
-  canceled: 'canceled',
-};
-
-const RUNNER_TYPE: Record<string, RunnerType> = {
-  instance_type: 'instance',
-  group_type: 'group',
-  project_type: 'project',
-};
-
 export const FINAL_PIPELINE = new Set(['success', 'failed', 'canceled', 'skipped']);
 
 const orUndefined = <T>(v: T | null | undefined): T | undefined => (v === null ? undefined : v);
@@ -118,9 +96,9 @@ export function pipelineEvents(
       pipelineId: String(p.id),
       name: j.name,
       stage: j.stage,
-      status: JOB_STATUS[j.status] ?? 'waiting',
+      status: GITLAB_JOB_STATUS[j.status] ?? 'waiting',
       ref,
-      runnerType: RUNNER_TYPE[j.runner?.runner_type ?? ''] ?? 'unknown',
+      runnerType: GITLAB_RUNNER_TYPE[j.runner?.runner_type ?? ''] ?? 'unknown',
       createdAt: parseTimestamp(j.created_at),
       startedAt: parseTimestamp(j.started_at),
       finishedAt: parseTimestamp(j.finished_at),

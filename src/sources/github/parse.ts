@@ -1,14 +1,15 @@
 import { z } from 'zod';
-import type {
-  DeliveryEvent,
-  DeploymentStatus,
-  JobStatus,
-  PipelineStatus,
-  ProjectRef,
-  RunnerType,
-} from '../../events/model.js';
+import type { DeliveryEvent, PipelineStatus, ProjectRef } from '../../events/model.js';
 import { InvalidPayloadError } from '../invalid-payload-error.js';
+import { check } from '../check-schema.js';
 import { parseTimestamp } from '../timestamps.js';
+import {
+  GITHUB_CONCLUSION,
+  GITHUB_DEPLOYMENT_STATE,
+  GITHUB_RUN_STATUS,
+  githubJobStatus,
+  runnerType,
+} from './statuses.js';
 
 /**
  * GitHub webhook payloads (docs.github.com webhook-events-and-payloads) into source-neutral
@@ -90,65 +91,8 @@ const pullRequestHook = z.looseObject({
 
 const releaseHook = z.looseObject({ action: z.string(), release: z.looseObject({ id }), repository });
 
-/** SPEC section 5: `cancelled` is `canceled`; `failure`, `timed_out`, `startup_failure` are `failed`. */
-const CONCLUSION: Record<string, 'success' | 'failed' | 'canceled' | 'skipped'> = {
-  success: 'success',
-  failure: 'failed',
-  timed_out: 'failed',
-  startup_failure: 'failed',
-  cancelled: 'canceled',
-  skipped: 'skipped',
-  neutral: 'skipped',
-};
-
-const RUN_STATUS: Record<string, PipelineStatus> = {
-  requested: 'pending',
-  queued: 'pending',
-  pending: 'pending',
-  waiting: 'waiting',
-  in_progress: 'running',
-};
-
-const JOB_STATUS: Record<string, JobStatus> = {
-  queued: 'pending',
-  pending: 'pending',
-  waiting: 'waiting',
-  in_progress: 'running',
-};
-
-const DEPLOYMENT_STATE: Record<string, DeploymentStatus> = {
-  queued: 'waiting',
-  pending: 'waiting',
-  in_progress: 'running',
-  success: 'success',
-  failure: 'failed',
-  error: 'failed',
-  // A newer deployment to the environment replaced this one: not an outcome of its own.
-  inactive: 'superseded',
-};
-
-function check<T>(schema: z.ZodType<T>, body: unknown): T {
-  const result = schema.safeParse(body);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  throw new InvalidPayloadError(
-    `${issue?.path.join('.') || '(body)'}: ${issue?.message ?? 'does not fit the schema'}`,
-  );
-}
-
 function project(r: z.infer<typeof repository>): ProjectRef {
   return { id: r.id, path: r.full_name, defaultBranch: r.default_branch ?? undefined };
-}
-
-function runnerType(
-  labels: readonly string[] | null | undefined,
-  group: string | null | undefined,
-  name: string | null | undefined,
-): RunnerType {
-  if (labels?.includes('self-hosted')) return 'self-hosted';
-  if (group === 'GitHub Actions' || name?.startsWith('GitHub Actions') === true) return 'github-hosted';
-  if (group !== null && group !== undefined) return 'self-hosted';
-  return 'unknown';
 }
 
 /** Parses one verified GitHub payload, by its `X-GitHub-Event` name. */
@@ -188,7 +132,7 @@ export function parseGithub(event: string, body: unknown): GithubParsed {
             project: project(d.repository),
             deploymentId: d.deployment.id,
             environment: d.deployment_status.environment ?? d.deployment.environment,
-            status: DEPLOYMENT_STATE[d.deployment_status.state] ?? 'waiting',
+            status: GITHUB_DEPLOYMENT_STATE[d.deployment_status.state] ?? 'waiting',
             at: timestamp(d.deployment_status.created_at, 'deployment_status.created_at'),
             startedAt: timestamp(d.deployment.created_at, 'deployment.created_at'),
           },
@@ -238,12 +182,7 @@ function timestamp(value: string, field: string): number {
 
 function jobEvent(body: unknown): DeliveryEvent {
   const { workflow_job: j, repository: r } = check(workflowJob, body);
-  let status: JobStatus = JOB_STATUS[j.status] ?? 'waiting';
-  if (j.status === 'completed') {
-    const outcome = CONCLUSION[j.conclusion ?? ''];
-    // Skipped and neutral jobs are not counted; a null conclusion is not an outcome.
-    status = outcome === 'success' || outcome === 'failed' || outcome === 'canceled' ? outcome : 'waiting';
-  }
+  const status = githubJobStatus(j.status, j.conclusion);
   // A job that no runner ever took (cancelled while queued) never started, whatever
   // `started_at` says: GitHub fills it in for queued jobs too.
   const ranOnRunner = j.runner_name !== null && j.runner_name !== undefined && j.runner_name !== '';
@@ -269,12 +208,12 @@ function jobEvent(body: unknown): DeliveryEvent {
 
 function runEvent(body: unknown): DeliveryEvent {
   const { workflow_run: w, repository: r } = check(workflowRun, body);
-  let status: PipelineStatus = RUN_STATUS[w.status ?? ''] ?? 'waiting';
-  if (w.status === 'completed') status = CONCLUSION[w.conclusion ?? ''] ?? 'waiting';
+  let status: PipelineStatus = GITHUB_RUN_STATUS[w.status ?? ''] ?? 'waiting';
+  if (w.status === 'completed') status = GITHUB_CONCLUSION[w.conclusion ?? ''] ?? 'waiting';
   const created = parseTimestamp(w.created_at);
   const started = parseTimestamp(w.run_started_at);
   const updated = parseTimestamp(w.updated_at);
-  const final = w.status === 'completed' && CONCLUSION[w.conclusion ?? ''] !== undefined;
+  const final = w.status === 'completed' && GITHUB_CONCLUSION[w.conclusion ?? ''] !== undefined;
   return {
     kind: 'pipeline',
     source: 'github',

@@ -1,15 +1,14 @@
 import { z } from 'zod';
-import type {
-  DeliveryEvent,
-  DeploymentStatus,
-  JobEvent,
-  JobStatus,
-  PipelineStatus,
-  ProjectRef,
-  RunnerType,
-} from '../../events/model.js';
+import type { DeliveryEvent, JobEvent, ProjectRef, RunnerType } from '../../events/model.js';
 import { InvalidPayloadError } from '../invalid-payload-error.js';
+import { check } from '../check-schema.js';
 import { parseTimestamp } from '../timestamps.js';
+import {
+  GITLAB_DEPLOYMENT_STATUS,
+  GITLAB_JOB_STATUS,
+  GITLAB_PIPELINE_STATUS,
+  GITLAB_RUNNER_TYPE,
+} from './statuses.js';
 import { gitlabProjectOf } from './project-of.js';
 
 /**
@@ -93,51 +92,6 @@ const releaseHook = z.looseObject({ id, action: z.string() });
 
 const projectShape = z.looseObject({ default_branch: z.string().nullish() }).nullish();
 
-const JOB_STATUS: Record<string, JobStatus> = {
-  created: 'waiting',
-  manual: 'waiting',
-  scheduled: 'waiting',
-  skipped: 'waiting',
-  waiting_for_resource: 'pending',
-  preparing: 'pending',
-  pending: 'pending',
-  running: 'running',
-  canceling: 'running',
-  waiting_for_callback: 'running',
-  success: 'success',
-  failed: 'failed',
-  canceled: 'canceled',
-};
-
-const PIPELINE_STATUS: Record<string, PipelineStatus> = {
-  ...JOB_STATUS,
-  skipped: 'skipped',
-};
-
-const DEPLOYMENT_STATUS: Record<string, DeploymentStatus> = {
-  created: 'waiting',
-  blocked: 'waiting',
-  running: 'running',
-  success: 'success',
-  failed: 'failed',
-  canceled: 'canceled',
-};
-
-const RUNNER_TYPE: Record<string, RunnerType> = {
-  instance_type: 'instance',
-  group_type: 'group',
-  project_type: 'project',
-};
-
-function check<T>(schema: z.ZodType<T>, body: unknown): T {
-  const result = schema.safeParse(body);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  throw new InvalidPayloadError(
-    `${issue?.path.join('.') || '(body)'}: ${issue?.message ?? 'does not fit the schema'}`,
-  );
-}
-
 function projectOf(body: unknown): ProjectRef {
   const identity = gitlabProjectOf(body);
   if (identity.id === undefined || identity.path === undefined) {
@@ -148,7 +102,8 @@ function projectOf(body: unknown): ProjectRef {
   return { id: identity.id, path: identity.path, defaultBranch };
 }
 
-const runnerType = (r: z.infer<typeof runner>): RunnerType => RUNNER_TYPE[r?.runner_type ?? ''] ?? 'unknown';
+const runnerType = (r: z.infer<typeof runner>): RunnerType =>
+  GITLAB_RUNNER_TYPE[r?.runner_type ?? ''] ?? 'unknown';
 const orUndefined = <T>(v: T | null | undefined): T | undefined => (v === null ? undefined : v);
 
 /** Parses one authenticated GitLab payload. Throws InvalidPayloadError naming the field. */
@@ -198,7 +153,7 @@ export function parseGitlab(body: unknown): GitlabParsed {
 
 function jobEvent(body: unknown): JobEvent {
   const j = check(jobHook, body);
-  const status = JOB_STATUS[j.build_status] ?? 'waiting';
+  const status = GITLAB_JOB_STATUS[j.build_status] ?? 'waiting';
   return {
     kind: 'job',
     source: 'gitlab',
@@ -238,7 +193,7 @@ function pipelineEvents(body: unknown): DeliveryEvent[] {
       // Whole seconds: the API gives milliseconds where the hook gives seconds.
       attempt: finishedSeconds === undefined ? '' : String(Math.floor(finishedSeconds)),
       name: a.name !== null && a.name !== undefined && a.name !== '' ? a.name : (a.source ?? 'unknown'),
-      status: PIPELINE_STATUS[a.status] ?? 'waiting',
+      status: GITLAB_PIPELINE_STATUS[a.status] ?? 'waiting',
       ref,
       finishedAt: finishedSeconds,
       durationSeconds: orUndefined(a.duration),
@@ -256,7 +211,7 @@ function pipelineEvents(body: unknown): DeliveryEvent[] {
       pipelineId: a.id,
       name: b.name,
       stage: b.stage,
-      status: JOB_STATUS[b.status] ?? 'waiting',
+      status: GITLAB_JOB_STATUS[b.status] ?? 'waiting',
       ref,
       runnerType: runnerType(b.runner),
       createdAt: parseTimestamp(b.created_at),
@@ -280,7 +235,7 @@ function deploymentEvent(body: unknown): DeliveryEvent {
     project: projectOf(body),
     deploymentId: d.deployment_id,
     environment: d.environment,
-    status: DEPLOYMENT_STATUS[d.status] ?? 'waiting',
+    status: GITLAB_DEPLOYMENT_STATUS[d.status] ?? 'waiting',
     at,
     startedAt: undefined,
   };

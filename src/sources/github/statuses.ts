@@ -1,0 +1,58 @@
+import type { DeploymentStatus, JobStatus, PipelineStatus, RunnerType } from '../../events/model.js';
+
+/** GitHub's statuses as the source-neutral model sees them; webhooks and the API share them. */
+/** SPEC section 5: `cancelled` is `canceled`; `failure`, `timed_out`, `startup_failure` are `failed`. */
+export const GITHUB_CONCLUSION: Record<string, 'success' | 'failed' | 'canceled' | 'skipped'> = {
+  success: 'success',
+  failure: 'failed',
+  timed_out: 'failed',
+  startup_failure: 'failed',
+  cancelled: 'canceled',
+  skipped: 'skipped',
+  neutral: 'skipped',
+};
+
+export const GITHUB_RUN_STATUS: Record<string, PipelineStatus> = {
+  requested: 'pending',
+  queued: 'pending',
+  pending: 'pending',
+  waiting: 'waiting',
+  in_progress: 'running',
+};
+
+export const GITHUB_JOB_STATUS: Record<string, JobStatus> = {
+  queued: 'pending',
+  pending: 'pending',
+  waiting: 'waiting',
+  in_progress: 'running',
+};
+
+export const GITHUB_DEPLOYMENT_STATE: Record<string, DeploymentStatus> = {
+  queued: 'waiting',
+  pending: 'waiting',
+  in_progress: 'running',
+  success: 'success',
+  failure: 'failed',
+  error: 'failed',
+  // A newer deployment to the environment replaced this one: not an outcome of its own.
+  inactive: 'superseded',
+};
+
+/** `runner_type` of a job from its labels and runner: SPEC section 5 `github-hosted` or `self-hosted`. */
+export function runnerType(
+  labels: readonly string[] | null | undefined,
+  group: string | null | undefined,
+  name: string | null | undefined,
+): RunnerType {
+  if (labels?.includes('self-hosted')) return 'self-hosted';
+  if (group === 'GitHub Actions' || name?.startsWith('GitHub Actions') === true) return 'github-hosted';
+  if (group !== null && group !== undefined) return 'self-hosted';
+  return 'unknown';
+}
+
+/** A job's status: `completed` with skipped, neutral or a null conclusion is no outcome. */
+export function githubJobStatus(status: string, conclusion: string | null | undefined): JobStatus {
+  if (status !== 'completed') return GITHUB_JOB_STATUS[status] ?? 'waiting';
+  const outcome = GITHUB_CONCLUSION[conclusion ?? ''];
+  return outcome === 'success' || outcome === 'failed' || outcome === 'canceled' ? outcome : 'waiting';
+}
