@@ -11,6 +11,7 @@ import { createGitlabClient } from './gitlab/client.js';
 import { GitlabScraper } from './gitlab/gitlab-scraper.js';
 import { ApiLimiter, type ApiName } from './limiter.js';
 import type { RunErrors } from './run-errors.js';
+import type { RunOptions } from './scrape-all.js';
 import { createScraperMetrics, type ScraperMetrics } from './scraper-metrics.js';
 
 interface Deps {
@@ -25,11 +26,7 @@ interface Deps {
 }
 
 interface Scraper {
-  run(options?: {
-    lookbackSeconds?: number;
-    progress?: (done: number, total: number) => void;
-    signal?: AbortSignal;
-  }): Promise<RunErrors>;
+  run(options?: RunOptions): Promise<RunErrors>;
 }
 
 /** The scraper loops of SPEC section 8: one run at a time on SCRAPE_SCHEDULE. */

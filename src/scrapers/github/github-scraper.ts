@@ -6,8 +6,8 @@ import type { EventProcessor } from '../../events/processor.js';
 import { parseTimestamp } from '../../sources/timestamps.js';
 import type { Store } from '../../store/store.js';
 import { ApiError } from '../api-error.js';
-import { forEachPooled } from '../for-each-pooled.js';
-import { RunErrors } from '../run-errors.js';
+import type { RunErrors } from '../run-errors.js';
+import { type RunOptions, scrapeAll } from '../scrape-all.js';
 import type { ScraperMetrics } from '../scraper-metrics.js';
 import { type ApiJob, type ApiRun, runEvents, runIsFinal } from './to-events.js';
 
@@ -36,8 +36,6 @@ interface RepoCheckpoint {
 }
 
 const PER_PAGE = 100;
-/** Projects read at once; the limiter still spaces their requests. */
-const POOL = 4;
 const DISCOVERY_EVERY_S = 3600;
 const OPEN_EXPIRY_S = 24 * 3600;
 const RUNNING = new Set(['in_progress']);
@@ -55,32 +53,16 @@ export class GithubScraper {
     this.#d = deps;
   }
 
-  async run(
-    options: {
-      lookbackSeconds?: number;
-      progress?: (done: number, total: number) => void;
-      signal?: AbortSignal;
-    } = {},
-  ): Promise<RunErrors> {
-    const errors = new RunErrors('github', this.#d.metrics);
-    const repos = await this.#discover(errors, options.lookbackSeconds !== undefined);
-    let done = 0;
-    await forEachPooled(
-      repos,
-      POOL,
-      async (repo) => {
-        try {
-          await this.#scrapeRepo(repo, errors, options.lookbackSeconds);
-        } catch (err) {
-          // A run stopped half-way (the service is stopping) is not an API error.
-          if (options.signal?.aborted !== true) errors.record(err, `repository ${repo.path}`);
-        }
-        options.progress?.(++done, repos.length);
-      },
-      options.signal,
-    );
-    if (options.signal?.aborted !== true) await this.#runners(errors);
-    return errors;
+  run(options: RunOptions = {}): Promise<RunErrors> {
+    return scrapeAll({
+      api: 'github',
+      metrics: this.#d.metrics,
+      noun: 'repository',
+      options,
+      discover: (errors, force) => this.#discover(errors, force),
+      scrape: (repo, errors) => this.#scrapeRepo(repo, errors, options.lookbackSeconds),
+      finish: (errors) => this.#runners(errors),
+    });
   }
 
   async #discover(errors: RunErrors, force: boolean): Promise<Repo[]> {

@@ -6,8 +6,8 @@ import type { EventProcessor } from '../../events/processor.js';
 import { parseTimestamp } from '../../sources/timestamps.js';
 import type { Store } from '../../store/store.js';
 import { ApiError } from '../api-error.js';
-import { forEachPooled } from '../for-each-pooled.js';
-import { RunErrors } from '../run-errors.js';
+import type { RunErrors } from '../run-errors.js';
+import { type RunOptions, scrapeAll } from '../scrape-all.js';
 import type { ScraperMetrics } from '../scraper-metrics.js';
 import type { GitlabClient } from './client.js';
 import {
@@ -43,8 +43,6 @@ interface ProjectCheckpoint {
 }
 
 const PER_PAGE = 100;
-/** Projects read at once; the limiter still spaces their requests. */
-const POOL = 4;
 /** Re-read a little before the checkpoint: updates that commit late are not missed. */
 const OVERLAP_S = 120;
 /** Group membership changes slowly: re-read it this often, not every run. */
@@ -70,32 +68,16 @@ export class GitlabScraper {
     this.#d = deps;
   }
 
-  async run(
-    options: {
-      lookbackSeconds?: number;
-      progress?: (done: number, total: number) => void;
-      signal?: AbortSignal;
-    } = {},
-  ): Promise<RunErrors> {
-    const errors = new RunErrors('gitlab', this.#d.metrics);
-    const projects = await this.#discover(errors, options.lookbackSeconds !== undefined);
-    let done = 0;
-    await forEachPooled(
-      projects,
-      POOL,
-      async (project) => {
-        try {
-          await this.#scrapeProject(project, errors, options.lookbackSeconds);
-        } catch (err) {
-          // A run stopped half-way (the service is stopping) is not an API error.
-          if (options.signal?.aborted !== true) errors.record(err, `project ${project.path}`);
-        }
-        options.progress?.(++done, projects.length);
-      },
-      options.signal,
-    );
-    if (options.signal?.aborted !== true) await this.#runners(errors);
-    return errors;
+  run(options: RunOptions = {}): Promise<RunErrors> {
+    return scrapeAll({
+      api: 'gitlab',
+      metrics: this.#d.metrics,
+      noun: 'project',
+      options,
+      discover: (errors, force) => this.#discover(errors, force),
+      scrape: (project, errors) => this.#scrapeProject(project, errors, options.lookbackSeconds),
+      finish: (errors) => this.#runners(errors),
+    });
   }
 
   async #discover(errors: RunErrors, force: boolean): Promise<ProjectRef[]> {
