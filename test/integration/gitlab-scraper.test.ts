@@ -113,6 +113,25 @@ describe('GitLab scraper against a fake GitLab API (SPEC section 8)', function (
     assert.ok((sample(text, 'delivery_scrape_last_success_timestamp_seconds{api="gitlab"}') ?? 0) > 0);
   });
 
+  it('runs on SCRAPE_SCHEDULE by itself, one run at a time', async () => {
+    const app = await start({ SCRAPE_SCHEDULE: '* * * * * *' });
+    const deadline = Date.now() + 10_000;
+    while (
+      sample(await getMetrics(app.url), 'delivery_scrape_duration_seconds_count{api="gitlab"}') === undefined
+    ) {
+      assert.ok(Date.now() < deadline, 'no scraper run within 10 s of a once-a-second schedule');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.ok(
+      eventMetrics(await getMetrics(app.url)).some((l) => l.startsWith('delivery_pipeline_runs_total{')),
+    );
+    // Overlapping ticks join the run going on: each project's pipelines were listed once per run.
+    const lists = fake.requestCount({ path: '/api/v4/projects/101/pipelines' });
+    const runs =
+      sample(await getMetrics(app.url), 'delivery_scrape_duration_seconds_count{api="gitlab"}') ?? 0;
+    assert.ok(lists <= runs + 1, `${lists} pipeline lists for ${runs} finished runs`);
+  });
+
   it('a run with nothing new costs one request per project, plus the runner list', async () => {
     const app = await start();
     await app.service.scrapers.runOnce();
