@@ -7,6 +7,23 @@ import { readRawBody } from '../http/read-raw-body.js';
 import type { ServiceMetrics } from '../metrics/service-metrics.js';
 import { InvalidPayloadError } from './invalid-payload-error.js';
 
+/** Delivery ids are UUIDs; anything implausibly long is not used as a dedupe key. */
+const MAX_KEY_LENGTH = 256;
+
+/** The processor's delivery key for a source's delivery-id header, if it is usable. */
+export function deliveryKey(source: 'gitlab' | 'github', header: string): string | undefined {
+  return header !== '' && header.length <= MAX_KEY_LENGTH ? `${source}:${header}` : undefined;
+}
+
+/** A webhook body as JSON, or 400 naming the problem (SPEC section 4). */
+export function parseJsonBody(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new HttpError(400, `body is not JSON: ${(err as Error).message}`);
+  }
+}
+
 export type WebhookOutcome = DeliveryOutcome | 'ignored' | 'invalid' | 'unauthorized' | 'rejected';
 
 /** What a source does with one request, after the shared checks. */

@@ -5,7 +5,7 @@ import type { EventProcessor } from '../../events/processor.js';
 import { HttpError } from '../../http/http-error.js';
 import type { ServiceMetrics } from '../../metrics/service-metrics.js';
 import type { Secrets } from '../../secrets/secrets.js';
-import { webhookIntake } from '../webhook-intake.js';
+import { deliveryKey, parseJsonBody, webhookIntake } from '../webhook-intake.js';
 import { parseGithub } from './parse.js';
 import { GithubVerifier, githubOwnerOf } from './verify.js';
 
@@ -30,8 +30,6 @@ const EVENTS = new Set([
   'status',
   'workflow_dispatch',
 ]);
-
-const MAX_KEY_LENGTH = 256;
 
 interface Deps {
   secrets: Secrets;
@@ -58,11 +56,7 @@ export function githubWebhookRoute(router: Router, deps: Deps): void {
           if (payload === null) throw new HttpError(400, 'form body has no payload field');
           text = payload;
         }
-        try {
-          return JSON.parse(text) as unknown;
-        } catch (err) {
-          throw new HttpError(400, `body is not JSON: ${(err as Error).message}`);
-        }
+        return parseJsonBody(text);
       },
       authenticate: async (ctx, raw, body) => {
         const owner = githubOwnerOf(body);
@@ -74,9 +68,8 @@ export function githubWebhookRoute(router: Router, deps: Deps): void {
       handle: async (ctx, body) => {
         const parsed = parseGithub(ctx.get('x-github-event'), body);
         if (parsed.kind === 'ignored') return 'ignored';
-        const delivery = ctx.get('x-github-delivery');
         return deps.processor.process({
-          key: delivery !== '' && delivery.length <= MAX_KEY_LENGTH ? `github:${delivery}` : undefined,
+          key: deliveryKey('github', ctx.get('x-github-delivery')),
           events: parsed.events,
         });
       },

@@ -2,10 +2,9 @@ import type { Router } from '@koa/router';
 import type { Logger } from 'pino';
 import type { Clock } from '../../clock.js';
 import type { EventProcessor } from '../../events/processor.js';
-import { HttpError } from '../../http/http-error.js';
 import type { ServiceMetrics } from '../../metrics/service-metrics.js';
 import type { Secrets } from '../../secrets/secrets.js';
-import { webhookIntake } from '../webhook-intake.js';
+import { deliveryKey, parseJsonBody, webhookIntake } from '../webhook-intake.js';
 import { parseGitlab } from './parse.js';
 import { gitlabProjectOf } from './project-of.js';
 import { verifyGitlabToken } from './verify.js';
@@ -35,9 +34,6 @@ const EVENTS: Record<string, string> = {
   'System Hook': 'system',
 };
 
-/** GitLab's `Idempotency-Key` is a UUID; anything implausibly long is not used as a key. */
-const MAX_KEY_LENGTH = 256;
-
 interface Deps {
   secrets: Secrets;
   processor: EventProcessor;
@@ -53,11 +49,7 @@ export function gitlabWebhookRoute(router: Router, deps: Deps): void {
       source: 'gitlab',
       event: (ctx) => EVENTS[ctx.get('x-gitlab-event')] ?? 'other',
       decode: (_ctx, raw) => {
-        try {
-          return JSON.parse(raw.toString('utf8')) as unknown;
-        } catch (err) {
-          throw new HttpError(400, `body is not JSON: ${(err as Error).message}`);
-        }
+        return parseJsonBody(raw.toString('utf8'));
       },
       authenticate: (ctx, _raw, body) => {
         const project = gitlabProjectOf(body);
@@ -68,9 +60,8 @@ export function gitlabWebhookRoute(router: Router, deps: Deps): void {
         const parsed = parseGitlab(body);
         if (parsed.kind === 'ignored') return 'ignored';
         // X-Gitlab-Event-UUID is shared by recursive hooks, so only Idempotency-Key names a delivery.
-        const key = ctx.get('idempotency-key');
         return deps.processor.process({
-          key: key !== '' && key.length <= MAX_KEY_LENGTH ? `gitlab:${key}` : undefined,
+          key: deliveryKey('gitlab', ctx.get('idempotency-key')),
           events: parsed.events,
         });
       },
