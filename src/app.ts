@@ -1,3 +1,4 @@
+import type { RequestListener } from 'node:http';
 import { Router } from '@koa/router';
 import Koa from 'koa';
 import type { Logger } from 'pino';
@@ -5,6 +6,7 @@ import type { Registry } from 'prom-client';
 import type { Clock } from './clock.js';
 import type { EventProcessor } from './events/processor.js';
 import { errorMiddleware } from './http/error-middleware.js';
+import { type FastRoute, withFastRoutes } from './http/fast-routes.js';
 import { healthRoutes } from './http/health-routes.js';
 import { metricsRoutes } from './http/metrics-routes.js';
 import type { MetricState } from './metrics/metric-state.js';
@@ -31,7 +33,7 @@ export interface AppDeps {
 }
 
 /** The HTTP surface of SPEC section 2. No listen(), no globals: tests mount it on port 0. */
-export function createApp(deps: AppDeps): Koa {
+export function createApp(deps: AppDeps): RequestListener {
   const app = new Koa();
   app.silent = true;
   const log = deps.log.child({ component: 'http' });
@@ -51,9 +53,18 @@ export function createApp(deps: AppDeps): Koa {
   healthRoutes(router, deps);
   metricsRoutes(router, deps);
   pushRoutes(router, deps);
-  gitlabWebhookRoute(router, deps);
-  githubWebhookRoute(router, deps);
+  const webhooks = new Map<string, FastRoute>([
+    ['/webhooks/gitlab', gitlabWebhookRoute(deps)],
+    ['/webhooks/github', githubWebhookRoute(deps)],
+  ]);
+  for (const [path, route] of webhooks) {
+    router.post(path, async (ctx) => {
+      const answer = await route(ctx.req);
+      ctx.status = answer.status;
+      ctx.body = answer.body;
+    });
+  }
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: true }));
-  return app;
+  return withFastRoutes(webhooks, app.callback(), log);
 }

@@ -76,7 +76,7 @@ export async function startService(
   sweep.unref();
   config.secrets.watch(log.child({ component: 'secrets' }));
 
-  const app = createApp({
+  const handler = createApp({
     log,
     clock,
     processor,
@@ -88,7 +88,7 @@ export async function startService(
     push,
     secrets: config.secrets,
   });
-  const server = createServer(app.callback());
+  const server = createServer(handler);
   // Behind a load balancer a kept-alive connection may be reused just as we close it.
   server.keepAliveTimeout = 65_000;
   try {

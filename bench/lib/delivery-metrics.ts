@@ -56,6 +56,11 @@ export async function snapshotBuild(): Promise<BuildSnapshot> {
   };
 }
 
+function profileArgs(): string[] {
+  const dir = process.env.BENCH_CPU_PROF_DIR;
+  return dir === undefined || dir === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`];
+}
+
 /**
  * Starts the built service (`node main.js` of a build snapshot) on 127.0.0.1 with a random port, the built-in
  * catalog and a fresh, empty DATA_DIR. The environment is built from scratch so that settings
@@ -73,11 +78,13 @@ export async function startDeliveryMetrics(options: {
   const child = new ManagedProcess({
     name: 'delivery-metrics',
     command: process.execPath,
-    args: [options.build.entry],
+    // BENCH_CPU_PROF_DIR=<dir>: each service process writes a V8 CPU profile there when it stops.
+    args: [...profileArgs(), options.build.entry],
     cwd: REPO_ROOT,
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       NODE_ENV: 'production',
+      ...(process.env.NOOP_COMMIT ? { NOOP_COMMIT: process.env.NOOP_COMMIT } : {}),
       AUTH_TOKEN: options.authToken,
       LISTEN_ADDRESS: '127.0.0.1:0',
       // info, not warn: the port is announced in the info-level `listening` line. Nothing is

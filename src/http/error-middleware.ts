@@ -1,17 +1,8 @@
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
+import { errorAnswer } from './answer.js';
 
-interface ExposedError {
-  status?: unknown;
-  expose?: unknown;
-  message?: unknown;
-}
-
-/**
- * First in the chain: turns every thrown error into a JSON answer. Errors that carry
- * `status` and `expose` (ours, Koa's, the store's) show their message; anything else is a 500
- * whose details go to the log only.
- */
+/** First in the chain: turns every thrown error into a JSON answer (see `errorAnswer`). */
 export function errorMiddleware(log: Logger): Middleware {
   return async (ctx, next) => {
     try {
@@ -21,11 +12,9 @@ export function errorMiddleware(log: Logger): Middleware {
         ctx.body = { error: `no route for ${ctx.method} ${ctx.path}` };
       }
     } catch (err) {
-      const e = (err ?? {}) as ExposedError;
-      const status = typeof e.status === 'number' && e.status >= 400 && e.status < 600 ? e.status : 500;
-      if (status >= 500) log.error({ err, method: ctx.method, path: ctx.path, status }, 'request failed');
-      ctx.status = status;
-      ctx.body = { error: e.expose === true && typeof e.message === 'string' ? e.message : 'internal error' };
+      const answer = errorAnswer(err, log, { method: ctx.method, path: ctx.path });
+      ctx.status = answer.status;
+      ctx.body = answer.body;
     }
   };
 }

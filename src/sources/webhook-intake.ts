@@ -1,7 +1,10 @@
-import type { RouterContext } from '@koa/router';
+import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { DeliveryOutcome } from '../events/processor.js';
+import typeis from 'type-is';
+import { type Answer, errorAnswer } from '../http/answer.js';
+import type { FastRoute } from '../http/fast-routes.js';
 import { HttpError } from '../http/http-error.js';
 import { readRawBody } from '../http/read-raw-body.js';
 import type { ServiceMetrics } from '../metrics/service-metrics.js';
@@ -30,35 +33,43 @@ export type WebhookOutcome = DeliveryOutcome | 'ignored' | 'invalid' | 'unauthor
 export interface WebhookSteps<T> {
   readonly source: 'gitlab' | 'github';
   /** The bounded `event` label of the request (from its headers). */
-  event(ctx: RouterContext): string;
+  event(req: IncomingMessage): string;
   /** Reads the raw body into the source's envelope: 400 (HttpError) when unreadable. */
-  decode(ctx: RouterContext, raw: Buffer): T;
+  decode(req: IncomingMessage, raw: Buffer): T;
   /** Authenticates; returns the project path to note as last received, or false. */
-  authenticate(ctx: RouterContext, raw: Buffer, decoded: T): string | false | Promise<string | false>;
+  authenticate(req: IncomingMessage, raw: Buffer, decoded: T): string | false | Promise<string | false>;
   /** Parses and applies; throws InvalidPayloadError for JSON that does not fit. */
-  handle(ctx: RouterContext, decoded: T): Promise<DeliveryOutcome | 'ignored'>;
+  handle(req: IncomingMessage, decoded: T): Promise<DeliveryOutcome | 'ignored'>;
+}
+
+/** True when the request's content type is one of `types`, or it has no body at all. */
+function contentTypeFits(req: IncomingMessage, types: readonly string[]): boolean {
+  return typeis(req, types as string[]) !== false;
 }
 
 /**
  * SPEC section 4 for every source: content type, size, parse, authenticate first, then the
- * source's own work. Every answer is counted once in `delivery_webhook_requests_total`.
+ * source's own work. Every answer is counted once in `delivery_webhook_requests_total`. The
+ * route answers every request itself (errors included), so it can be served with or without
+ * Koa (see `withFastRoutes`).
  */
 export function webhookIntake<T>(
   steps: WebhookSteps<T>,
   deps: { metrics: ServiceMetrics; clock: Clock; log: Logger; contentTypes: readonly string[] },
-) {
-  return async (ctx: RouterContext): Promise<void> => {
-    const stop = deps.metrics.webhookProcessing.startTimer({ source: steps.source });
-    const event = steps.event(ctx);
+): FastRoute {
+  const processing = deps.metrics.webhookProcessing.labels({ source: steps.source });
+  return async (req: IncomingMessage): Promise<Answer> => {
+    const started = process.hrtime.bigint();
+    const event = steps.event(req);
     // Anything that ends before an outcome is set (415, 413, 400, 503, 500) is `rejected`.
     let outcome: WebhookOutcome = 'rejected';
     try {
-      if (!deps.contentTypes.some((t) => ctx.is(t) !== false)) {
+      if (!contentTypeFits(req, deps.contentTypes)) {
         throw new HttpError(415, `content type must be ${deps.contentTypes.join(' or ')}`);
       }
-      const raw = await readRawBody(ctx.req);
-      const decoded = steps.decode(ctx, raw);
-      const project = await steps.authenticate(ctx, raw, decoded);
+      const raw = await readRawBody(req);
+      const decoded = steps.decode(req, raw);
+      const project = await steps.authenticate(req, raw, decoded);
       if (project === false) {
         outcome = 'unauthorized';
         throw new HttpError(
@@ -68,22 +79,24 @@ export function webhookIntake<T>(
       }
       deps.metrics.webhookLastReceived.set({ source: steps.source, project }, deps.clock.now() / 1000);
       try {
-        outcome = await steps.handle(ctx, decoded);
-        ctx.body = { outcome };
+        outcome = await steps.handle(req, decoded);
+        return { status: 200, body: { outcome } };
       } catch (err) {
         if (!(err instanceof InvalidPayloadError)) throw err;
         // Never 4xx for authentic JSON: GitLab disables hooks that keep answering 4xx.
         outcome = 'invalid';
-        ctx.status = 202;
-        ctx.body = { outcome, error: err.message };
         deps.log.warn(
           { source: steps.source, event, error: err.message },
           'webhook payload does not fit the schema',
         );
+        return { status: 202, body: { outcome, error: err.message } };
       }
+    } catch (err) {
+      if (!req.complete) req.resume();
+      return errorAnswer(err, deps.log, { method: 'POST', path: `/webhooks/${steps.source}` });
     } finally {
       deps.metrics.webhookRequests.inc({ source: steps.source, event, outcome });
-      stop();
+      processing.observe(Number(process.hrtime.bigint() - started) / 1e9);
     }
   };
 }

@@ -1,7 +1,9 @@
-import type { Router } from '@koa/router';
+import type { IncomingMessage } from 'node:http';
+import typeis from 'type-is';
 import type { Logger } from 'pino';
 import type { Clock } from '../../clock.js';
 import type { EventProcessor } from '../../events/processor.js';
+import { type FastRoute, header } from '../../http/fast-routes.js';
 import { HttpError } from '../../http/http-error.js';
 import type { ServiceMetrics } from '../../metrics/service-metrics.js';
 import type { Secrets } from '../../secrets/secrets.js';
@@ -39,37 +41,42 @@ interface Deps {
   log: Logger;
 }
 
+/** A form-encoded delivery (`payload=`), as GitHub sends when the hook's content type is form. */
+function isForm(req: IncomingMessage): boolean {
+  return typeis(req, ['application/x-www-form-urlencoded']) !== false;
+}
+
 /** POST /webhooks/github (SPEC section 4): JSON, or form-encoded with the JSON in `payload`. */
-export function githubWebhookRoute(router: Router, deps: Deps): void {
+export function githubWebhookRoute(deps: Deps): FastRoute {
   const verifier = new GithubVerifier(deps.secrets);
-  const intake = webhookIntake<unknown>(
+  return webhookIntake<unknown>(
     {
       source: 'github',
-      event: (ctx) => {
-        const name = ctx.get('x-github-event');
+      event: (req) => {
+        const name = header(req, 'x-github-event');
         return EVENTS.has(name) ? name : 'other';
       },
-      decode: (ctx, raw) => {
+      decode: (req, raw) => {
         let text = raw.toString('utf8');
-        if (ctx.is('application/x-www-form-urlencoded') !== false) {
+        if (isForm(req)) {
           const payload = new URLSearchParams(text).get('payload');
           if (payload === null) throw new HttpError(400, 'form body has no payload field');
           text = payload;
         }
         return parseJsonBody(text);
       },
-      authenticate: async (ctx, raw, body) => {
+      authenticate: async (req, raw, body) => {
         const owner = githubOwnerOf(body);
-        const ok = await verifier.verify(raw, owner, ctx.get('x-hub-signature-256') || undefined);
+        const ok = await verifier.verify(raw, owner, header(req, 'x-hub-signature-256') || undefined);
         if (!ok) return false;
         const repo = (body as { repository?: { full_name?: unknown } }).repository?.full_name;
         return typeof repo === 'string' ? repo : (owner ?? 'unknown');
       },
-      handle: async (ctx, body) => {
-        const parsed = parseGithub(ctx.get('x-github-event'), body);
+      handle: async (req, body) => {
+        const parsed = parseGithub(header(req, 'x-github-event'), body);
         if (parsed.kind === 'ignored') return 'ignored';
         return deps.processor.process({
-          key: deliveryKey('github', ctx.get('x-github-delivery')),
+          key: deliveryKey('github', header(req, 'x-github-delivery')),
           events: parsed.events,
         });
       },
@@ -81,5 +88,4 @@ export function githubWebhookRoute(router: Router, deps: Deps): void {
       contentTypes: ['application/json', 'application/x-www-form-urlencoded'],
     },
   );
-  router.post('/webhooks/github', intake);
 }

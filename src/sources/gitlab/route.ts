@@ -1,7 +1,7 @@
-import type { Router } from '@koa/router';
 import type { Logger } from 'pino';
 import type { Clock } from '../../clock.js';
 import type { EventProcessor } from '../../events/processor.js';
+import { type FastRoute, header } from '../../http/fast-routes.js';
 import type { ServiceMetrics } from '../../metrics/service-metrics.js';
 import type { Secrets } from '../../secrets/secrets.js';
 import { deliveryKey, parseJsonBody, webhookIntake } from '../webhook-intake.js';
@@ -43,25 +43,25 @@ interface Deps {
 }
 
 /** POST /webhooks/gitlab (SPEC section 4). */
-export function gitlabWebhookRoute(router: Router, deps: Deps): void {
-  const intake = webhookIntake<unknown>(
+export function gitlabWebhookRoute(deps: Deps): FastRoute {
+  return webhookIntake<unknown>(
     {
       source: 'gitlab',
-      event: (ctx) => EVENTS[ctx.get('x-gitlab-event')] ?? 'other',
-      decode: (_ctx, raw) => {
+      event: (req) => EVENTS[header(req, 'x-gitlab-event')] ?? 'other',
+      decode: (_req, raw) => {
         return parseJsonBody(raw.toString('utf8'));
       },
-      authenticate: (ctx, _raw, body) => {
+      authenticate: (req, _raw, body) => {
         const project = gitlabProjectOf(body);
-        const ok = verifyGitlabToken(deps.secrets, project, ctx.get('x-gitlab-token') || undefined);
+        const ok = verifyGitlabToken(deps.secrets, project, header(req, 'x-gitlab-token') || undefined);
         return ok ? (project.path ?? project.id ?? 'unknown') : false;
       },
-      handle: async (ctx, body) => {
+      handle: async (req, body) => {
         const parsed = parseGitlab(body);
         if (parsed.kind === 'ignored') return 'ignored';
         // X-Gitlab-Event-UUID is shared by recursive hooks, so only Idempotency-Key names a delivery.
         return deps.processor.process({
-          key: deliveryKey('gitlab', ctx.get('idempotency-key')),
+          key: deliveryKey('gitlab', header(req, 'idempotency-key')),
           events: parsed.events,
         });
       },
@@ -73,5 +73,4 @@ export function gitlabWebhookRoute(router: Router, deps: Deps): void {
       contentTypes: ['application/json'],
     },
   );
-  router.post('/webhooks/gitlab', intake);
 }
