@@ -9,6 +9,7 @@ export interface SecretsLog {
 
 /** How often the directory is read again even without a change notice (inotify can miss a swap). */
 const POLL_MS = 5_000;
+const NO_DIGESTS: readonly Buffer[] = Object.freeze([]);
 
 /**
  * The secret settings, read live: values from `SECRETS_DIR` are re-read when the directory
@@ -40,6 +41,9 @@ export class Secrets {
 
   /** The comma-separated values of one setting; empty when unset. */
   list(name: string): string[] {
+    // Names come from request bodies too: only names that are set are cached, so unknown ones
+    // cannot grow the cache.
+    if (this.#values[name] === undefined) return [];
     let values = this.#listCache.get(name);
     if (values === undefined) {
       values = splitSecretList(this.#values[name]);
@@ -50,6 +54,7 @@ export class Secrets {
 
   /** The SHA-256 digests of `list(name)`, computed once per value: what `matchesAnyDigest` compares. */
   digests(name: string): readonly Buffer[] {
+    if (this.#values[name] === undefined) return NO_DIGESTS;
     let found = this.#digestCache.get(name);
     if (found === undefined) {
       found = this.list(name).map(digest);

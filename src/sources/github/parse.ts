@@ -20,14 +20,14 @@ export type GithubParsed = { kind: 'events'; events: DeliveryEvent[] } | { kind:
 const id = z.union([z.number().int(), z.string().regex(/^\d+$/)]).transform(String);
 const time = z.string().nullish();
 
-const repository = z.looseObject({
+const repository = z.object({
   id,
   full_name: z.string().min(1),
   default_branch: z.string().nullish(),
 });
 
-const workflowJob = z.looseObject({
-  workflow_job: z.looseObject({
+const workflowJob = z.object({
+  workflow_job: z.object({
     id,
     run_id: id,
     run_attempt: z.number().int().nullish(),
@@ -46,8 +46,8 @@ const workflowJob = z.looseObject({
   repository,
 });
 
-const workflowRun = z.looseObject({
-  workflow_run: z.looseObject({
+const workflowRun = z.object({
+  workflow_run: z.object({
     id,
     name: z.string().nullish(),
     path: z.string().nullish(),
@@ -63,12 +63,12 @@ const workflowRun = z.looseObject({
   repository,
 });
 
-const deployment = z.looseObject({ id, environment: z.string().min(1), created_at: z.string() });
+const deployment = z.object({ id, environment: z.string().min(1), created_at: z.string() });
 
-const deploymentHook = z.looseObject({ deployment, repository });
+const deploymentHook = z.object({ deployment, repository });
 
-const deploymentStatusHook = z.looseObject({
-  deployment_status: z.looseObject({
+const deploymentStatusHook = z.object({
+  deployment_status: z.object({
     state: z.string(),
     environment: z.string().nullish(),
     created_at: z.string(),
@@ -77,19 +77,19 @@ const deploymentStatusHook = z.looseObject({
   repository,
 });
 
-const pullRequestHook = z.looseObject({
+const pullRequestHook = z.object({
   action: z.string(),
-  pull_request: z.looseObject({
+  pull_request: z.object({
     id,
     merged: z.boolean().nullish(),
     created_at: time,
     merged_at: time,
-    base: z.looseObject({ ref: z.string() }),
+    base: z.object({ ref: z.string() }),
   }),
   repository,
 });
 
-const releaseHook = z.looseObject({ action: z.string(), release: z.looseObject({ id }), repository });
+const releaseHook = z.object({ action: z.string(), release: z.object({ id }), repository });
 
 function project(r: z.infer<typeof repository>): ProjectRef {
   return { id: r.id, path: r.full_name, defaultBranch: r.default_branch ?? undefined };

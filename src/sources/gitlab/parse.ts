@@ -20,9 +20,9 @@ export type GitlabParsed = { kind: 'events'; events: DeliveryEvent[] } | { kind:
 const id = z.union([z.number().int(), z.string().regex(/^\d+$/)]).transform(String);
 const time = z.string().nullish();
 const seconds = z.number().nonnegative().nullish();
-const runner = z.looseObject({ runner_type: z.string().nullish() }).nullish();
+const runner = z.object({ runner_type: z.string().nullish() }).nullish();
 
-const jobHook = z.looseObject({
+const jobHook = z.object({
   build_id: id,
   build_name: z.string(),
   build_stage: z.string(),
@@ -41,7 +41,7 @@ const jobHook = z.looseObject({
   runner,
 });
 
-const build = z.looseObject({
+const build = z.object({
   id,
   stage: z.string(),
   name: z.string(),
@@ -54,8 +54,8 @@ const build = z.looseObject({
   runner,
 });
 
-const pipelineHook = z.looseObject({
-  object_attributes: z.looseObject({
+const pipelineHook = z.object({
+  object_attributes: z.object({
     id,
     ref: z.string(),
     tag: z.boolean().nullish(),
@@ -66,19 +66,19 @@ const pipelineHook = z.looseObject({
     duration: seconds,
     queued_duration: seconds,
   }),
-  merge_request: z.looseObject({}).nullish(),
+  merge_request: z.object({}).nullish(),
   builds: z.array(build).nullish(),
 });
 
-const deploymentHook = z.looseObject({
+const deploymentHook = z.object({
   deployment_id: id,
   status: z.string(),
   status_changed_at: z.string(),
   environment: z.string().min(1),
 });
 
-const mergeRequestHook = z.looseObject({
-  object_attributes: z.looseObject({
+const mergeRequestHook = z.object({
+  object_attributes: z.object({
     id,
     action: z.string().nullish(),
     target_branch: z.string(),
@@ -88,9 +88,9 @@ const mergeRequestHook = z.looseObject({
   }),
 });
 
-const releaseHook = z.looseObject({ id, action: z.string() });
+const releaseHook = z.object({ id, action: z.string() });
 
-const projectShape = z.looseObject({ default_branch: z.string().nullish() }).nullish();
+const projectShape = z.object({ default_branch: z.string().nullish() }).nullish();
 
 function projectOf(body: unknown): ProjectRef {
   const identity = gitlabProjectOf(body);
