@@ -1,19 +1,66 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Registry } from 'prom-client';
+import type { FamilyView } from './family.js';
 import type { MetricState } from './metric-state.js';
 import { formatLabels, formatValue, header } from './text-format.js';
 
-/** Everything: the process and service metrics of prom-client, then the durable metrics. */
-export async function renderAll(registry: Registry, state: MetricState): Promise<string> {
-  return (await registry.metrics()) + state.render();
-}
+/**
+ * The longest a scrape renders without giving the event loop back. Webhooks that arrive
+ * meanwhile wait at most about this long, however many series there are.
+ */
+const SLICE_MS = 4;
 
 /** True when a `project` label value lies inside `group` (GitLab paths compare case-insensitively). */
 export function projectInGroup(project: string, group: string): boolean {
   return project.toLowerCase().startsWith(`${group.toLowerCase()}/`);
 }
 
+/** Everything: the process and service metrics of prom-client, then the durable metrics. */
+export function exposeAll(registry: Registry, state: MetricState): AsyncGenerator<string> {
+  return expose(() => registry.metrics(), state);
+}
+
 /** Only the series whose `project` label is inside `group` (SPEC section 7). */
-export async function renderGroup(registry: Registry, state: MetricState, group: string): Promise<string> {
+export function exposeGroup(registry: Registry, state: MetricState, group: string): AsyncGenerator<string> {
+  return expose(
+    () => registryGroup(registry, group),
+    state,
+    (view, labels) => {
+      const i = view.labelNames.indexOf('project');
+      return i >= 0 && projectInGroup(labels[i] ?? '', group);
+    },
+  );
+}
+
+/** The whole text at once, for callers that want a string (tests, tools). */
+export async function collect(chunks: AsyncIterable<string>): Promise<string> {
+  let out = '';
+  for await (const chunk of chunks) out += chunk;
+  return out;
+}
+
+/**
+ * prom-client's own metrics (a few hundred lines) first, then the durable series in pieces.
+ * After each piece, once SLICE_MS have passed, the event loop gets a turn: a scrape of 100,000
+ * series takes a while, and intake must not stall behind it.
+ */
+async function* expose(
+  own: () => Promise<string>,
+  state: MetricState,
+  keep?: (view: FamilyView, labels: readonly string[]) => boolean,
+): AsyncGenerator<string> {
+  yield await own();
+  let sliceStart = performance.now();
+  for (const chunk of state.chunks(keep)) {
+    yield chunk;
+    if (performance.now() - sliceStart >= SLICE_MS) {
+      await nextTurn();
+      sliceStart = performance.now();
+    }
+  }
+}
+
+async function registryGroup(registry: Registry, group: string): Promise<string> {
   let out = '';
   for (const metric of await registry.getMetricsAsJSON()) {
     let lines = '';
@@ -27,11 +74,5 @@ export async function renderGroup(registry: Registry, state: MetricState, group:
     }
     if (lines !== '') out += header(metric.name, metric.help, String(metric.type)) + lines;
   }
-  return (
-    out +
-    state.render((view, labels) => {
-      const i = view.labelNames.indexOf('project');
-      return i >= 0 && projectInGroup(labels[i] ?? '', group);
-    })
-  );
+  return out;
 }

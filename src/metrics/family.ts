@@ -1,5 +1,5 @@
 import type { SeriesRecord, SeriesValue } from '../store/store.js';
-import { formatLabels, formatValue, header } from './text-format.js';
+import { formatLabelPairs, formatValue, header } from './text-format.js';
 
 export type FamilyType = 'counter' | 'gauge' | 'histogram';
 
@@ -22,9 +22,10 @@ interface Series {
   counts: number[] | undefined;
   sum: number;
   count: number;
-  /** Rendered exposition lines, dropped on every change. */
-  text: string | undefined;
 }
+
+/** Text is handed out in pieces of about this many characters (see `Family.chunks`). */
+export const CHUNK_CHARS = 64 * 1024;
 
 export class SeriesBudgetError extends Error {
   readonly status = 400;
@@ -47,8 +48,9 @@ export class FamilyConflictError extends Error {
 
 /**
  * One exposed metric name (one HELP, one TYPE). Its series are durable: they change only
- * through a FamilyView, whose methods return the record to hand to the Store. Rendered lines
- * are cached per series, so a scrape re-renders only what changed since the last one.
+ * through a FamilyView, whose methods return the record to hand to the Store. Nothing rendered
+ * is kept between scrapes: at 100,000 histogram series the text is about 230 MB, so a scrape
+ * renders it afresh in pieces (`chunks`) that the HTTP layer streams out as they come.
  *
  * A family may have several views with different label names. SPEC names
  * `delivery_deployment_duration_seconds` both for the push catalog (target, status) and for
@@ -104,13 +106,30 @@ export class Family {
   /** HELP, TYPE and the lines of every series, or only of those `keep` accepts. */
   render(keep?: (view: FamilyView, labels: readonly string[]) => boolean): string {
     let out = '';
+    for (const chunk of this.chunks(keep)) out += chunk;
+    return out;
+  }
+
+  /**
+   * The same text as `render`, in pieces of about CHUNK_CHARS characters, rendered lazily: a
+   * consumer that pauses between pieces lets other work run, and series that change meanwhile
+   * show their new values (each series is rendered whole, so its own lines agree).
+   */
+  *chunks(keep?: (view: FamilyView, labels: readonly string[]) => boolean): Generator<string> {
+    // A filtered view leaves out families it has nothing of; the full view shows them all.
+    let out = keep === undefined ? this.#header : '';
+    let any = false;
     for (const s of this.#series.values()) {
       if (keep !== undefined && !keep(s.view, s.labels)) continue;
-      s.text ??= s.view.lines(s);
-      out += s.text;
+      if (!any && keep !== undefined) out = this.#header;
+      any = true;
+      out += s.view.lines(s);
+      if (out.length >= CHUNK_CHARS) {
+        yield out;
+        out = '';
+      }
     }
-    // A filtered view leaves out families it has nothing of; the full view shows them all.
-    return keep !== undefined && out === '' ? '' : this.#header + out;
+    if (out !== '') yield out;
   }
 }
 
@@ -120,6 +139,7 @@ export class FamilyView {
   readonly buckets: readonly number[];
   readonly maxSeries: number;
   readonly #all: Map<string, Series>;
+  /** `le="0.5"}` and so on, +Inf last: the end of each bucket line's labels. */
   readonly #les: string[];
   readonly #prefix: string;
   #size = 0;
@@ -130,7 +150,7 @@ export class FamilyView {
     this.buckets = def.buckets ?? [];
     this.maxSeries = def.maxSeries;
     this.#all = all;
-    this.#les = [...this.buckets.map((b) => `le="${formatValue(b)}"`), 'le="+Inf"'];
+    this.#les = [...this.buckets.map((b) => `le="${formatValue(b)}"} `), 'le="+Inf"} '];
     this.#prefix = `${this.labelNames.join(',')}\u0000`;
   }
 
@@ -226,15 +246,17 @@ export class FamilyView {
   /** @internal The exposition lines of one series of this view. */
   lines(s: Series): string {
     const name = this.family.name;
-    if (s.counts === undefined)
-      return `${name}${formatLabels(this.labelNames, s.labels)} ${formatValue(s.value)}\n`;
+    const pairs = formatLabelPairs(this.labelNames, s.labels);
+    const labels = pairs === '' ? '' : `{${pairs}}`;
+    if (s.counts === undefined) return `${name}${labels} ${formatValue(s.value)}\n`;
+    const bucket = `${name}_bucket{${pairs === '' ? '' : `${pairs},`}`;
     let out = '';
     let cumulative = 0;
+    const les = this.#les;
     for (let i = 0; i < s.counts.length; i++) {
       cumulative += s.counts[i] ?? 0;
-      out += `${name}_bucket${formatLabels(this.labelNames, s.labels, this.#les[i])} ${cumulative}\n`;
+      out += `${bucket}${les[i]}${cumulative}\n`;
     }
-    const labels = formatLabels(this.labelNames, s.labels);
     return `${out}${name}_sum${labels} ${formatValue(s.sum)}\n${name}_count${labels} ${s.count}\n`;
   }
 
@@ -263,12 +285,10 @@ export class FamilyView {
         this.family.type === 'histogram' ? new Array<number>(this.buckets.length + 1).fill(0) : undefined,
       sum: 0,
       count: 0,
-      text: undefined,
     };
   }
 
   #touched(s: Series): SeriesRecord {
-    s.text = undefined;
     return this.#record(s);
   }
 

@@ -81,7 +81,12 @@ export class MetricState {
   /** Every family in text format; with `keep`, only series it accepts. */
   render(keep?: (view: FamilyView, labels: readonly string[]) => boolean): string {
     let out = '';
-    for (const f of this.#families.values()) out += f.render(keep);
+    for (const chunk of this.chunks(keep)) out += chunk;
     return out;
+  }
+
+  /** `render`'s text in pieces, rendered as they are asked for (see `Family.chunks`). */
+  *chunks(keep?: (view: FamilyView, labels: readonly string[]) => boolean): Generator<string> {
+    for (const f of this.#families.values()) yield* f.chunks(keep);
   }
 }

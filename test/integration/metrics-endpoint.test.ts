@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { type IncomingHttpHeaders, request } from 'node:http';
 import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
 import { promtoolCheckMetrics } from '../helpers/promtool.js';
 import { push, TOKEN } from '../helpers/push.js';
 import { getMetrics, sample, startTestApp } from '../helpers/start-app.js';
@@ -69,4 +71,48 @@ describe('/metrics and health', () => {
       await app.stop();
     }
   });
+
+  it('gzips /metrics when asked, as Prometheus asks, and sends plain text otherwise', async () => {
+    const app = await startTestApp({ AUTH_TOKEN: TOKEN, METRICS_CATALOG: CATALOG });
+    try {
+      for (let i = 0; i < 200; i++) {
+        await push(app.url, '/api/builds_total/inc', { labels: `acme/api-${i},success` });
+      }
+      const zipped = await rawGet(app.service.port, '/metrics', { 'Accept-Encoding': 'gzip' });
+      assert.equal(zipped.status, 200);
+      assert.equal(zipped.headers['content-encoding'], 'gzip');
+      assert.equal(zipped.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8');
+      const unzipped = gunzipSync(zipped.body).toString('utf8');
+      const plain = await rawGet(app.service.port, '/metrics', {});
+      assert.equal(plain.headers['content-encoding'], undefined);
+      const text = plain.body.toString('utf8');
+      // Same durable series both ways (process metrics move between two scrapes).
+      const delivery = (t: string) => t.split('\n').filter((l) => l.startsWith('delivery_builds_total'));
+      assert.equal(delivery(text).length, 200);
+      assert.deepEqual(delivery(unzipped), delivery(text));
+      assert.ok(zipped.body.length < plain.body.length / 3, `${zipped.body.length} vs ${plain.body.length}`);
+    } finally {
+      await app.stop();
+    }
+  });
 });
+
+/** A GET with exactly these headers (fetch would add Accept-Encoding and decompress itself). */
+function rawGet(
+  port: number,
+  path: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+      );
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
