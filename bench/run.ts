@@ -14,11 +14,18 @@ import { removeLeftovers } from './lib/cleanup.js';
 import { REPO_ROOT, RESULTS_DIR } from './lib/paths.js';
 import { stopAllProcesses } from './lib/process.js';
 import { MissingToolError } from './lib/tools.js';
+import { metricsScrapeBench } from './metrics-scrape.bench.js';
 import { pushApiBench } from './push-api.bench.js';
 import { scraperCycleBench } from './scraper-cycle.bench.js';
 
 /** Every bench, in the order they run. Add new ones here. */
-const BENCHES: readonly Bench[] = [pushApiBench, scraperCycleBench, gitlabWebhookBench, githubWebhookBench];
+const BENCHES: readonly Bench[] = [
+  pushApiBench,
+  scraperCycleBench,
+  gitlabWebhookBench,
+  githubWebhookBench,
+  metricsScrapeBench,
+];
 
 function progress(bench: string, message: string): void {
   const time = new Date().toISOString().slice(11, 19);

@@ -72,9 +72,11 @@ export async function startDeliveryMetrics(options: {
   authToken: string;
   build: BuildSnapshot;
   env?: Readonly<Record<string, string>>;
+  /** Runs on this DATA_DIR (e.g. to restart on what an earlier process stored); the caller removes it. */
+  dataDir?: string;
 }): Promise<DeliveryMetrics> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'delivery-metrics-bench-'));
-  const trackedDataDir = trackDir(dataDir);
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'delivery-metrics-bench-')));
+  const trackedDataDir = options.dataDir === undefined ? trackDir(dataDir) : { remove: async () => {} };
   const child = new ManagedProcess({
     name: 'delivery-metrics',
     command: process.execPath,

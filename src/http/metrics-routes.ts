@@ -5,6 +5,7 @@ import type { Context } from 'koa';
 import type { Registry } from 'prom-client';
 import { toUpperSnake } from '../config/parse.js';
 import { exposeAll, exposeGroup } from '../metrics/exposition.js';
+import { gzipAll } from '../metrics/gzip-exposition.js';
 import type { MetricState } from '../metrics/metric-state.js';
 import { TEXT_CONTENT_TYPE } from '../metrics/text-format.js';
 import type { Secrets } from '../secrets/secrets.js';
@@ -28,7 +29,7 @@ export function metricsRoutes(router: Router, deps: Deps): void {
       ctx.set('WWW-Authenticate', 'Bearer');
       throw new HttpError(401, 'a valid METRICS_TOKEN bearer token is required');
     }
-    respond(ctx, exposeAll(deps.registry, deps.state));
+    respond(ctx, exposeAll(deps.registry, deps.state), () => gzipAll(deps.registry, deps.state));
   });
 
   // A group may be nested (`acme/platform`), so it spans any number of path segments.
@@ -50,15 +51,18 @@ export function metricsRoutes(router: Router, deps: Deps): void {
  * series the text is hundreds of megabytes and higher levels cost far more time for little
  * gain on such repetitive text.
  */
-function respond(ctx: Context, text: AsyncGenerator<string>): void {
+function respond(ctx: Context, text: AsyncGenerator<Buffer>, gzipped?: () => AsyncGenerator<Buffer>): void {
   ctx.type = TEXT_CONTENT_TYPE;
   ctx.vary('Accept-Encoding');
-  const source = Readable.from(text);
   if (ctx.acceptsEncodings('gzip', 'identity') === 'gzip') {
     ctx.set('Content-Encoding', 'gzip');
-    ctx.body = pipeline(source, createGzip({ level: GZIP_LEVEL }), () => undefined);
+    // The full exposition reuses compressed blocks that did not change (see gzip-exposition.ts).
+    ctx.body =
+      gzipped !== undefined
+        ? Readable.from(gzipped())
+        : pipeline(Readable.from(text), createGzip({ level: GZIP_LEVEL }), () => undefined);
   } else {
-    ctx.body = source;
+    ctx.body = Readable.from(text);
   }
 }
 

@@ -16,12 +16,12 @@ export function projectInGroup(project: string, group: string): boolean {
 }
 
 /** Everything: the process and service metrics of prom-client, then the durable metrics. */
-export function exposeAll(registry: Registry, state: MetricState): AsyncGenerator<string> {
+export function exposeAll(registry: Registry, state: MetricState): AsyncGenerator<Buffer> {
   return expose(() => registry.metrics(), state);
 }
 
 /** Only the series whose `project` label is inside `group` (SPEC section 7). */
-export function exposeGroup(registry: Registry, state: MetricState, group: string): AsyncGenerator<string> {
+export function exposeGroup(registry: Registry, state: MetricState, group: string): AsyncGenerator<Buffer> {
   return expose(
     () => registryGroup(registry, group),
     state,
@@ -33,10 +33,10 @@ export function exposeGroup(registry: Registry, state: MetricState, group: strin
 }
 
 /** The whole text at once, for callers that want a string (tests, tools). */
-export async function collect(chunks: AsyncIterable<string>): Promise<string> {
-  let out = '';
-  for await (const chunk of chunks) out += chunk;
-  return out;
+export async function collect(chunks: AsyncIterable<Buffer>): Promise<string> {
+  const parts: Buffer[] = [];
+  for await (const chunk of chunks) parts.push(chunk);
+  return Buffer.concat(parts).toString('utf8');
 }
 
 /**
@@ -48,8 +48,8 @@ async function* expose(
   own: () => Promise<string>,
   state: MetricState,
   keep?: (view: FamilyView, labels: readonly string[]) => boolean,
-): AsyncGenerator<string> {
-  yield await own();
+): AsyncGenerator<Buffer> {
+  yield Buffer.from(await own(), 'utf8');
   let sliceStart = performance.now();
   for (const chunk of state.chunks(keep)) {
     yield chunk;

@@ -1,4 +1,5 @@
 import type { SeriesRecord, SeriesValue } from '../store/store.js';
+import { ByteWriter } from './byte-writer.js';
 import { formatLabelPairs, formatValue, header } from './text-format.js';
 
 export type FamilyType = 'counter' | 'gauge' | 'histogram';
@@ -16,6 +17,8 @@ export interface FamilyDef {
 
 interface Series {
   readonly view: FamilyView;
+  /** The block the series was created in; any change to the series marks it changed. */
+  block: Block;
   readonly labels: readonly string[];
   value: number;
   /** Histogram: observations per bucket (not cumulative), +Inf last. */
@@ -24,8 +27,67 @@ interface Series {
   count: number;
 }
 
-/** Text is handed out in pieces of about this many characters (see `Family.chunks`). */
-export const CHUNK_CHARS = 64 * 1024;
+/** Text is handed out in buffers of about this many bytes (see `Family.chunks`). */
+export const CHUNK_BYTES = 64 * 1024;
+
+/** Series per block: the unit a scrape can reuse unchanged (see `Family.blocks`). */
+export const BLOCK_SERIES = 256;
+
+/**
+ * A run of series in creation order. `version` moves on every change to one of its series, so
+ * whatever was derived from a block (its compressed text) is valid while the version is the
+ * same.
+ */
+export interface Block {
+  readonly id: number;
+  version: number;
+  /** Series created in this block (removed ones included). */
+  created: number;
+  /** Anything a renderer keeps for this block, valid for `version` (see gzip-exposition.ts). */
+  derived: { readonly version: number } | undefined;
+}
+
+/**
+ * The series of one family, in creation order, cut into blocks of BLOCK_SERIES. The Map keeps
+ * insertion order, and a series always joins the newest block, so iterating the Map visits
+ * the blocks in order, each as one contiguous run.
+ */
+class SeriesTable {
+  readonly map = new Map<string, Series>();
+  #last: Block | undefined;
+  #nextId = 0;
+
+  /** The block a new series joins. */
+  blockForNew(): Block {
+    if (this.#last === undefined || this.#last.created >= BLOCK_SERIES) {
+      this.#last = { id: this.#nextId++, version: 0, created: 0, derived: undefined };
+    }
+    this.#last.created++;
+    return this.#last;
+  }
+
+  /** Adds a series, or replaces one in place (it keeps its position, so its block too). */
+  put(key: string, make: (block: Block) => Series): Series {
+    const existing = this.map.get(key);
+    const s = make(existing?.block ?? this.blockForNew());
+    this.map.set(key, s);
+    s.block.version++;
+    return s;
+  }
+
+  delete(key: string): boolean {
+    const s = this.map.get(key);
+    if (s === undefined) return false;
+    this.map.delete(key);
+    s.block.version++;
+    return true;
+  }
+
+  clear(): void {
+    this.map.clear();
+    this.#last = undefined;
+  }
+}
 
 export class SeriesBudgetError extends Error {
   readonly status = 400;
@@ -62,7 +124,7 @@ export class Family {
   readonly help: string;
   readonly type: FamilyType;
   readonly #views: FamilyView[] = [];
-  readonly #series = new Map<string, Series>();
+  readonly #table = new SeriesTable();
   readonly #header: string;
 
   constructor(def: FamilyDef) {
@@ -82,13 +144,13 @@ export class Family {
         throw new FamilyConflictError(this.name, `labels (${key}) with different buckets`);
       return existing;
     }
-    const view = new FamilyView(this, def, this.#series);
+    const view = new FamilyView(this, def, this.#table);
     this.#views.push(view);
     return view;
   }
 
   get size(): number {
-    return this.#series.size;
+    return this.#table.map.size;
   }
 
   /** Puts back a stored series at start-up. False when no view fits it. */
@@ -99,37 +161,63 @@ export class Family {
   }
 
   clearAll(): void {
-    this.#series.clear();
+    this.#table.clear();
     for (const v of this.#views) v.forgetCount();
   }
 
   /** HELP, TYPE and the lines of every series, or only of those `keep` accepts. */
   render(keep?: (view: FamilyView, labels: readonly string[]) => boolean): string {
-    let out = '';
-    for (const chunk of this.chunks(keep)) out += chunk;
-    return out;
+    return Buffer.concat([...this.chunks(keep)]).toString('utf8');
   }
 
   /**
-   * The same text as `render`, in pieces of about CHUNK_CHARS characters, rendered lazily: a
+   * The same text as `render`, as UTF-8 in buffers of about CHUNK_BYTES, rendered lazily: a
    * consumer that pauses between pieces lets other work run, and series that change meanwhile
    * show their new values (each series is rendered whole, so its own lines agree).
    */
-  *chunks(keep?: (view: FamilyView, labels: readonly string[]) => boolean): Generator<string> {
+  *chunks(keep?: (view: FamilyView, labels: readonly string[]) => boolean): Generator<Buffer> {
+    const w = new ByteWriter(CHUNK_BYTES);
     // A filtered view leaves out families it has nothing of; the full view shows them all.
-    let out = keep === undefined ? this.#header : '';
+    if (keep === undefined) w.text(this.#header);
     let any = false;
-    for (const s of this.#series.values()) {
+    for (const s of this.#table.map.values()) {
       if (keep !== undefined && !keep(s.view, s.labels)) continue;
-      if (!any && keep !== undefined) out = this.#header;
+      if (!any && keep !== undefined) w.text(this.#header);
       any = true;
-      out += s.view.lines(s);
-      if (out.length >= CHUNK_CHARS) {
-        yield out;
-        out = '';
-      }
+      s.view.write(s, w);
+      if (w.hasFull) yield* w.takeFull();
     }
-    if (out !== '') yield out;
+    yield* w.take();
+  }
+
+  /** `# HELP` and `# TYPE` of the family. */
+  get header(): string {
+    return this.#header;
+  }
+
+  /**
+   * Every series block in order. `render()` gives the block's text (UTF-8) as it is now; a
+   * consumer that kept something derived from an earlier render may reuse it while
+   * `block.version` is unchanged and skip the render.
+   */
+  *blocks(): Generator<{ block: Block; render: () => Buffer }> {
+    let current: Block | undefined;
+    let members: Series[] = [];
+    const rendered = (list: Series[]) => () => {
+      const w = new ByteWriter(CHUNK_BYTES);
+      for (const s of list) s.view.write(s, w);
+      const parts = w.take();
+      return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
+    };
+    for (const s of this.#table.map.values()) {
+      if (s.block !== current) {
+        if (current !== undefined) yield { block: current, render: rendered(members) };
+        current = s.block;
+        members = [];
+      }
+      members.push(s);
+    }
+    if (current !== undefined) yield { block: current, render: rendered(members) };
   }
 }
 
@@ -138,19 +226,21 @@ export class FamilyView {
   readonly labelNames: readonly string[];
   readonly buckets: readonly number[];
   readonly maxSeries: number;
-  readonly #all: Map<string, Series>;
-  /** `le="0.5"}` and so on, +Inf last: the end of each bucket line's labels. */
-  readonly #les: string[];
+  readonly #table: SeriesTable;
+  /** `le="0.5"} ` and so on, +Inf last: the end of each bucket line's labels, as bytes. */
+  readonly #les: Buffer[];
   readonly #prefix: string;
   #size = 0;
 
-  constructor(family: Family, def: FamilyDef, all: Map<string, Series>) {
+  constructor(family: Family, def: FamilyDef, table: SeriesTable) {
     this.family = family;
     this.labelNames = def.labelNames;
     this.buckets = def.buckets ?? [];
     this.maxSeries = def.maxSeries;
-    this.#all = all;
-    this.#les = [...this.buckets.map((b) => `le="${formatValue(b)}"} `), 'le="+Inf"} '];
+    this.#table = table;
+    this.#les = [...this.buckets.map((b) => `le="${formatValue(b)}"} `), 'le="+Inf"} '].map((t) =>
+      Buffer.from(t, 'utf8'),
+    );
     this.#prefix = `${this.labelNames.join(',')}\u0000`;
   }
 
@@ -159,12 +249,12 @@ export class FamilyView {
   }
 
   has(labels: readonly string[]): boolean {
-    return this.#all.has(this.#key(labels));
+    return this.#table.map.has(this.#key(labels));
   }
 
   /** The current value of a counter or gauge series, if it exists. */
   valueOf(labels: readonly string[]): number | undefined {
-    return this.#all.get(this.#key(labels))?.value;
+    return this.#table.map.get(this.#key(labels))?.value;
   }
 
   inc(labels: readonly string[], by: number): SeriesRecord {
@@ -193,7 +283,7 @@ export class FamilyView {
   /** Forgets one series; returns the deletion to hand to the Store, if it existed. */
   remove(labels: readonly string[]): SeriesRecord | undefined {
     const key = this.#key(labels);
-    if (!this.#all.delete(key)) return undefined;
+    if (!this.#table.delete(key)) return undefined;
     this.#size--;
     return { metric: this.family.name, labels: this.#labelObject(labels), value: null };
   }
@@ -201,9 +291,9 @@ export class FamilyView {
   /** Forgets every series of this view; returns the deletions to hand to the Store. */
   clear(): SeriesRecord[] {
     const removed: SeriesRecord[] = [];
-    for (const [key, s] of this.#all) {
+    for (const [key, s] of this.#table.map) {
       if (s.view !== this) continue;
-      this.#all.delete(key);
+      this.#table.delete(key);
       removed.push({ metric: this.family.name, labels: this.#labelObject(s.labels), value: null });
     }
     this.#size = 0;
@@ -213,28 +303,28 @@ export class FamilyView {
   /** Creates a series at zero (used by cartesian reset), ignoring the budget. */
   zero(labels: readonly string[]): SeriesRecord {
     const key = this.#key(labels);
-    if (!this.#all.has(key)) this.#size++;
-    const s = this.#create(labels);
-    this.#all.set(key, s);
-    return this.#record(s);
+    if (!this.#table.map.has(key)) this.#size++;
+    return this.#record(this.#table.put(key, (block) => this.#create(labels, block)));
   }
 
   restore(record: SeriesRecord): boolean {
     const labels = this.labelNames.map((n) => record.labels[n] ?? '');
     const value = record.value;
     if (value === null || (this.family.type === 'histogram') !== (value.kind === 'histogram')) return false;
-    const s = this.#create(labels);
-    if (value.kind === 'histogram') {
-      if (value.counts.length !== this.buckets.length + 1) return false;
-      s.counts = [...value.counts];
-      s.sum = value.sum;
-      s.count = value.count;
-    } else {
-      s.value = value.value;
-    }
+    if (value.kind === 'histogram' && value.counts.length !== this.buckets.length + 1) return false;
     const key = this.#key(labels);
-    if (!this.#all.has(key)) this.#size++;
-    this.#all.set(key, s);
+    if (!this.#table.map.has(key)) this.#size++;
+    this.#table.put(key, (block) => {
+      const s = this.#create(labels, block);
+      if (value.kind === 'histogram') {
+        s.counts = [...value.counts];
+        s.sum = value.sum;
+        s.count = value.count;
+      } else {
+        s.value = value.value;
+      }
+      return s;
+    });
     return true;
   }
 
@@ -243,21 +333,24 @@ export class FamilyView {
     this.#size = 0;
   }
 
-  /** @internal The exposition lines of one series of this view. */
-  lines(s: Series): string {
+  /** @internal Writes the exposition lines of one series of this view. */
+  write(s: Series, w: ByteWriter): void {
     const name = this.family.name;
     const pairs = formatLabelPairs(this.labelNames, s.labels);
     const labels = pairs === '' ? '' : `{${pairs}}`;
-    if (s.counts === undefined) return `${name}${labels} ${formatValue(s.value)}\n`;
-    const bucket = `${name}_bucket{${pairs === '' ? '' : `${pairs},`}`;
-    let out = '';
-    let cumulative = 0;
+    if (s.counts === undefined) {
+      w.text(`${name}${labels} ${formatValue(s.value)}\n`);
+      return;
+    }
+    // Encoded once per series, copied into each of its bucket lines.
+    const bucket = Buffer.from(`${name}_bucket{${pairs === '' ? '' : `${pairs},`}`, 'utf8');
     const les = this.#les;
+    let cumulative = 0;
     for (let i = 0; i < s.counts.length; i++) {
       cumulative += s.counts[i] ?? 0;
-      out += `${bucket}${les[i]}${cumulative}\n`;
+      w.line(bucket, les[i] as Buffer, cumulative);
     }
-    return `${out}${name}_sum${labels} ${formatValue(s.sum)}\n${name}_count${labels} ${s.count}\n`;
+    w.text(`${name}_sum${labels} ${formatValue(s.sum)}\n${name}_count${labels} ${s.count}\n`);
   }
 
   #key(labels: readonly string[]): string {
@@ -266,19 +359,19 @@ export class FamilyView {
 
   #get(labels: readonly string[]): Series {
     const key = this.#key(labels);
-    let s = this.#all.get(key);
+    let s = this.#table.map.get(key);
     if (s === undefined) {
       if (this.#size >= this.maxSeries) throw new SeriesBudgetError(this.family.name, this.maxSeries);
-      s = this.#create(labels);
-      this.#all.set(key, s);
+      s = this.#table.put(key, (block) => this.#create(labels, block));
       this.#size++;
     }
     return s;
   }
 
-  #create(labels: readonly string[]): Series {
+  #create(labels: readonly string[], block: Block): Series {
     return {
       view: this,
+      block,
       labels: [...labels],
       value: 0,
       counts:
@@ -289,6 +382,7 @@ export class FamilyView {
   }
 
   #touched(s: Series): SeriesRecord {
+    s.block.version++;
     return this.#record(s);
   }
 

@@ -80,13 +80,11 @@ export class MetricState {
 
   /** Every family in text format; with `keep`, only series it accepts. */
   render(keep?: (view: FamilyView, labels: readonly string[]) => boolean): string {
-    let out = '';
-    for (const chunk of this.chunks(keep)) out += chunk;
-    return out;
+    return Buffer.concat([...this.chunks(keep)]).toString('utf8');
   }
 
-  /** `render`'s text in pieces, rendered as they are asked for (see `Family.chunks`). */
-  *chunks(keep?: (view: FamilyView, labels: readonly string[]) => boolean): Generator<string> {
+  /** `render`'s text (UTF-8) in pieces, rendered as they are asked for (see `Family.chunks`). */
+  *chunks(keep?: (view: FamilyView, labels: readonly string[]) => boolean): Generator<Buffer> {
     for (const f of this.#families.values()) yield* f.chunks(keep);
   }
 }
