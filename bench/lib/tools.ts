@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
-export const INSTALL_HINT = 'apt-get install -y wrk prometheus-pushgateway';
+export const INSTALL_HINT = 'apt-get install -y wrk prometheus-pushgateway curl';
 
 /** A required external program is not installed. */
 export class MissingToolError extends Error {

@@ -1,45 +1,45 @@
 /**
- * zlib's crc32_combine, which Node does not expose: the CRC-32 of A followed by B from the
- * CRC-32 of A, the CRC-32 of B and the length of B, without reading either. It lets a gzip
- * stream be assembled from pieces compressed (and checksummed) separately, cached ones included.
- * The method: appending `len` zero bytes to A is a linear map over GF(2), built by repeated
- * squaring of the one-zero-bit operator.
+ * zlib's crc32_combine (the 1.2.12+ method), which Node does not expose: the CRC-32 of A
+ * followed by B from the CRC-32 of A, the CRC-32 of B and the length of B, without reading
+ * either. It lets a gzip stream be assembled from pieces compressed (and checksummed)
+ * separately, kept ones included. Appending n zero bytes to A multiplies its CRC by x^(8n)
+ * modulo the CRC polynomial; `crc32CombineOp(n)` is that factor, which a kept piece can keep.
  */
-function times(matrix: Uint32Array, vector: number): number {
-  let sum = 0;
-  let v = vector >>> 0;
-  for (let i = 0; v !== 0; i++, v >>>= 1) {
-    if ((v & 1) !== 0) sum ^= matrix[i] as number;
+const POLY = 0xedb88320;
+/** x^0 in the reflected bit order CRC-32 uses. */
+const ONE = 0x80000000;
+
+/** a(x) * b(x) modulo the CRC-32 polynomial, both reflected. */
+function multiplyModP(a: number, b: number): number {
+  let product = 0;
+  let bb = b >>> 0;
+  for (let m = ONE; m !== 0; m >>>= 1) {
+    if ((a & m) !== 0) product ^= bb;
+    bb = (bb & 1) !== 0 ? (bb >>> 1) ^ POLY : bb >>> 1;
   }
-  return sum >>> 0;
+  return product >>> 0;
 }
 
-function square(into: Uint32Array, matrix: Uint32Array): void {
-  for (let n = 0; n < 32; n++) into[n] = times(matrix, matrix[n] as number);
+/** X2N[k] = x^(2^k) modulo the polynomial. */
+const X2N = new Uint32Array(32);
+X2N[0] = ONE >>> 1; // x^1
+for (let k = 1; k < 32; k++) X2N[k] = multiplyModP(X2N[k - 1] as number, X2N[k - 1] as number);
+
+/** The factor that appends `length` zero bytes to a CRC-32. */
+export function crc32CombineOp(length: number): number {
+  let p = ONE;
+  let n = length;
+  for (let k = 3; n > 0; k++, n = Math.floor(n / 2)) {
+    if (n % 2 === 1) p = multiplyModP(X2N[k % 32] as number, p);
+  }
+  return p >>> 0;
+}
+
+/** The CRC-32 of A then B, given `op = crc32CombineOp(B's length)`. */
+export function crc32CombineWith(crc1: number, crc2: number, op: number): number {
+  return (multiplyModP(op, crc1 >>> 0) ^ crc2) >>> 0;
 }
 
 export function crc32Combine(crc1: number, crc2: number, length2: number): number {
-  if (length2 <= 0) return crc1 >>> 0;
-  const even = new Uint32Array(32);
-  const odd = new Uint32Array(32);
-  // The operator for one zero bit: the CRC-32 polynomial, then a shift.
-  odd[0] = 0xedb88320;
-  for (let n = 1, row = 1; n < 32; n++, row <<= 1) odd[n] = row;
-  square(even, odd); // two zero bits
-  square(odd, even); // four zero bits
-  let crc = crc1 >>> 0;
-  let len = length2;
-  // Each round squares the operator (one zero byte, then two, four...) and applies it for
-  // every bit of the length that is set.
-  for (;;) {
-    square(even, odd);
-    if (len % 2 === 1) crc = times(even, crc);
-    len = Math.floor(len / 2);
-    if (len === 0) break;
-    square(odd, even);
-    if (len % 2 === 1) crc = times(odd, crc);
-    len = Math.floor(len / 2);
-    if (len === 0) break;
-  }
-  return (crc ^ crc2) >>> 0;
+  return crc32CombineWith(crc1, crc2, crc32CombineOp(length2));
 }

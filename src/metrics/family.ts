@@ -18,7 +18,7 @@ export interface FamilyDef {
 interface Series {
   readonly view: FamilyView;
   /** The block the series was created in; any change to the series marks it changed. */
-  block: Block;
+  readonly block: SeriesBlock;
   readonly labels: readonly string[];
   value: number;
   /** Histogram: observations per bucket (not cumulative), +Inf last. */
@@ -32,6 +32,7 @@ export const CHUNK_BYTES = 64 * 1024;
 
 /** Series per block: the unit a scrape can reuse unchanged (see `Family.blocks`). */
 export const BLOCK_SERIES = 256;
+const BLOCK_BYTES = 1024 * 1024;
 
 /**
  * A run of series in creation order. `version` moves on every change to one of its series, so
@@ -40,38 +41,50 @@ export const BLOCK_SERIES = 256;
  */
 export interface Block {
   readonly id: number;
-  version: number;
-  /** Series created in this block (removed ones included). */
-  created: number;
+  readonly version: number;
   /** Anything a renderer keeps for this block, valid for `version` (see gzip-exposition.ts). */
   derived: { readonly version: number } | undefined;
 }
 
+interface SeriesBlock extends Block {
+  version: number;
+  /** Series created in this block (removed ones included): a block takes BLOCK_SERIES. */
+  created: number;
+  /** Its live series, in creation order. */
+  readonly members: Series[];
+}
+
 /**
  * The series of one family, in creation order, cut into blocks of BLOCK_SERIES. The Map keeps
- * insertion order, and a series always joins the newest block, so iterating the Map visits
- * the blocks in order, each as one contiguous run.
+ * insertion order and a new series always joins the newest block, so the blocks in order,
+ * member by member, give the same order as the Map.
  */
 class SeriesTable {
   readonly map = new Map<string, Series>();
-  #last: Block | undefined;
+  #blocks: SeriesBlock[] = [];
   #nextId = 0;
 
-  /** The block a new series joins. */
-  blockForNew(): Block {
-    if (this.#last === undefined || this.#last.created >= BLOCK_SERIES) {
-      this.#last = { id: this.#nextId++, version: 0, created: 0, derived: undefined };
-    }
-    this.#last.created++;
-    return this.#last;
-  }
-
   /** Adds a series, or replaces one in place (it keeps its position, so its block too). */
-  put(key: string, make: (block: Block) => Series): Series {
+  put(key: string, make: (block: SeriesBlock) => Series): Series {
     const existing = this.map.get(key);
-    const s = make(existing?.block ?? this.blockForNew());
+    if (existing !== undefined) {
+      const block = existing.block;
+      const s = make(block);
+      block.members[block.members.indexOf(existing)] = s;
+      block.version++;
+      this.map.set(key, s);
+      return s;
+    }
+    let block = this.#blocks[this.#blocks.length - 1];
+    if (block === undefined || block.created >= BLOCK_SERIES) {
+      block = { id: this.#nextId++, version: 0, created: 0, members: [], derived: undefined };
+      this.#blocks.push(block);
+    }
+    block.created++;
+    const s = make(block);
+    block.members.push(s);
+    block.version++;
     this.map.set(key, s);
-    s.block.version++;
     return s;
   }
 
@@ -79,13 +92,27 @@ class SeriesTable {
     const s = this.map.get(key);
     if (s === undefined) return false;
     this.map.delete(key);
-    s.block.version++;
+    const block = s.block;
+    block.members.splice(block.members.indexOf(s), 1);
+    block.version++;
+    if (block.members.length === 0 && block.created >= BLOCK_SERIES) {
+      this.#blocks.splice(this.#blocks.indexOf(block), 1);
+    }
     return true;
   }
 
   clear(): void {
     this.map.clear();
-    this.#last = undefined;
+    // A scrape may still be going through these blocks: leave it nothing to render.
+    for (const block of this.#blocks) {
+      block.members.length = 0;
+      block.version++;
+    }
+    this.#blocks = [];
+  }
+
+  get blocks(): readonly SeriesBlock[] {
+    return this.#blocks;
   }
 }
 
@@ -201,23 +228,20 @@ export class Family {
    * `block.version` is unchanged and skip the render.
    */
   *blocks(): Generator<{ block: Block; render: () => Buffer }> {
-    let current: Block | undefined;
-    let members: Series[] = [];
-    const rendered = (list: Series[]) => () => {
-      const w = new ByteWriter(CHUNK_BYTES);
-      for (const s of list) s.view.write(s, w);
-      const parts = w.take();
-      return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
-    };
-    for (const s of this.#table.map.values()) {
-      if (s.block !== current) {
-        if (current !== undefined) yield { block: current, render: rendered(members) };
-        current = s.block;
-        members = [];
-      }
-      members.push(s);
+    // The list as it is now: blocks may come and go while a consumer pauses between blocks.
+    for (const block of [...this.#table.blocks]) {
+      if (block.members.length === 0) continue;
+      yield {
+        block,
+        render: () => {
+          // Room for a block of large histograms at once, so it rarely needs joining.
+          const w = new ByteWriter(BLOCK_BYTES);
+          for (const s of block.members) s.view.write(s, w);
+          const parts = w.take();
+          return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
+        },
+      };
     }
-    if (current !== undefined) yield { block: current, render: rendered(members) };
   }
 }
 
@@ -368,7 +392,7 @@ export class FamilyView {
     return s;
   }
 
-  #create(labels: readonly string[], block: Block): Series {
+  #create(labels: readonly string[], block: SeriesBlock): Series {
     return {
       view: this,
       block,

@@ -1,7 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { constants, crc32, deflateRaw } from 'node:zlib';
 import type { Registry } from 'prom-client';
-import { crc32Combine } from './crc32-combine.js';
+import { crc32CombineOp, crc32CombineWith } from './crc32-combine.js';
 import type { Family } from './family.js';
 import type { MetricState } from './metric-state.js';
 
@@ -31,6 +31,8 @@ interface Piece {
   readonly deflated: Buffer;
   readonly crc: number;
   readonly length: number;
+  /** `crc32CombineOp(length)`, kept with the piece. */
+  readonly op: number;
 }
 
 interface KeptPiece extends Piece {
@@ -45,7 +47,7 @@ function compress(text: string | Buffer): Promise<Piece> {
   const piece = new Promise<Piece>((resolve, reject) => {
     deflateRaw(raw, { level: LEVEL, finishFlush: constants.Z_SYNC_FLUSH }, (err, deflated) => {
       if (err) reject(err);
-      else resolve({ deflated, crc, length: raw.length });
+      else resolve({ deflated, crc, length: raw.length, op: crc32CombineOp(raw.length) });
     });
   });
   // Awaited in order later, or never if the client goes away first: not an unhandled rejection.
@@ -62,7 +64,7 @@ export async function* gzipAll(registry: Registry, state: MetricState): AsyncGen
   async function* drain(keep: number): AsyncGenerator<Buffer> {
     while (queue.length > keep) {
       const piece = await (queue.shift() as Promise<Piece>);
-      crc = crc32Combine(crc, piece.crc, piece.length);
+      crc = crc32CombineWith(crc, piece.crc, piece.op);
       length += piece.length;
       if (piece.deflated.length > 0) yield piece.deflated;
     }
