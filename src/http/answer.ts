@@ -30,8 +30,11 @@ export function errorAnswer(err: unknown, log: Logger, where: { method: string; 
 /** Writes an answer as Koa would write the same JSON body. */
 export function sendAnswer(res: ServerResponse, answer: Answer): void {
   const text = JSON.stringify(answer.body);
-  res.statusCode = answer.status;
-  res.setHeader('Content-Type', 'application/json; charset=utf-8');
-  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.writeHead(answer.status, [
+    'Content-Type',
+    'application/json; charset=utf-8',
+    'Content-Length',
+    String(Buffer.byteLength(text)),
+  ]);
   res.end(text);
 }
