@@ -199,7 +199,7 @@ export const GITLAB_SECRET = 'acme-payments-webhook-secret';
 export async function postGitlab(
   url: string,
   body: unknown,
-  options: { token?: string | null; key?: string; event?: string; contentType?: string } = {},
+  options: { token?: string | null; key?: string; event?: string; contentType?: string; path?: string } = {},
 ): Promise<{ status: number; body: { outcome?: string; error?: string } }> {
   const kind = (body as { object_kind?: string }).object_kind ?? '';
   const headers: Record<string, string> = {
@@ -211,7 +211,7 @@ export async function postGitlab(
   const token = options.token === undefined ? GITLAB_SECRET : options.token;
   if (token !== null) headers['X-Gitlab-Token'] = token;
   if (options.key !== undefined) headers['Idempotency-Key'] = options.key;
-  const res = await fetch(`${url}/webhooks/gitlab`, {
+  const res = await fetch(`${url}${options.path ?? '/webhooks/gitlab'}`, {
     method: 'POST',
     headers,
     body: typeof body === 'string' ? body : JSON.stringify(body),

@@ -40,6 +40,24 @@ describe('GitLab webhook intake: every answer of SPEC section 4', () => {
     assert.doesNotMatch(text, /^delivery_webhook_last_received_timestamp_seconds\{/m);
   });
 
+  it('answers the same with a query string or a trailing slash, and 405 to other methods', async () => {
+    // POSTs to the exact path skip Koa (the hot path); everything else goes through it.
+    const direct = await postGitlab(app.url, success(40), { path: '/webhooks/gitlab?source=hook' });
+    assert.deepEqual(direct, { status: 200, body: { outcome: 'processed' } });
+    const viaKoa = await postGitlab(app.url, success(41), { path: '/webhooks/gitlab/' });
+    assert.deepEqual(viaKoa, { status: 200, body: { outcome: 'processed' } });
+    assert.equal(
+      (await postGitlab(app.url, success(40), { path: '/webhooks/gitlab/' })).body.outcome,
+      'duplicate',
+    );
+    const bad = await postGitlab(app.url, '{', { path: '/webhooks/gitlab/' });
+    assert.equal(bad.status, 400);
+    assert.match(bad.body.error ?? '', /not JSON/);
+    const get = await fetch(`${app.url}/webhooks/gitlab`);
+    assert.equal(get.status, 405);
+    assert.equal(await requests('processed'), 2);
+  });
+
   it('401 for another project’s valid secret, in both directions', async () => {
     assert.equal((await postGitlab(app.url, success(1), { token: 'globex-secret' })).status, 401);
     assert.equal((await postGitlab(app.url, success(2, OTHER), { token: GITLAB_SECRET })).status, 401);
