@@ -1,8 +1,10 @@
+import { formatValue } from './text-format.js';
+
 /**
  * Exposition text written straight into Buffers. At 100,000 histogram series a scrape is ~280
  * MB; building it as JavaScript strings and encoding them afterwards costs about twice as much
- * as copying a series' label bytes (encoded once per series) into place for each of its bucket
- * lines and writing the counts' digits by hand.
+ * as copying a series' label bytes (encoded once per series and kept) into place for each of
+ * its lines and writing whole numbers' digits by hand.
  */
 export class ByteWriter {
   readonly #size: number;
@@ -32,18 +34,33 @@ export class ByteWriter {
     this.#off += this.#buf.write(s, this.#off, 'utf8');
   }
 
-  /** `prefix`, then `middle`, then `value` in decimal, then a newline. */
-  line(prefix: Buffer, middle: Buffer, value: number): void {
-    this.#room(prefix.length + middle.length + 32);
+  /** `name{labels} value` and a newline; `labels` is `{...}` or empty. */
+  sample(name: Buffer, labels: Buffer, value: number): void {
+    this.#room(name.length + labels.length + 32);
     const buf = this.#buf;
     let off = this.#off;
-    off += prefix.copy(buf, off);
-    off += middle.copy(buf, off);
-    if (Number.isSafeInteger(value) && value >= 0) {
-      off = writeUint(buf, off, value);
+    off += name.copy(buf, off);
+    off += labels.copy(buf, off);
+    buf[off++] = 0x20;
+    off = writeNumber(buf, off, value);
+    buf[off++] = 0x0a;
+    this.#off = off;
+  }
+
+  /** `name{labels,le="x"} value` and a newline: `le` is `le="x"} `, `labels` `{...}` or empty. */
+  bucket(name: Buffer, labels: Buffer, le: Buffer, value: number): void {
+    this.#room(name.length + labels.length + le.length + 32);
+    const buf = this.#buf;
+    let off = this.#off;
+    off += name.copy(buf, off);
+    if (labels.length === 0) {
+      buf[off++] = 0x7b; // {
     } else {
-      off += buf.write(String(value), off, 'latin1');
+      off += labels.copy(buf, off, 0, labels.length - 1);
+      buf[off++] = 0x2c; // ,
     }
+    off += le.copy(buf, off);
+    off = writeNumber(buf, off, value);
     buf[off++] = 0x0a;
     this.#off = off;
   }
@@ -78,6 +95,12 @@ export class ByteWriter {
     this.#buf = Buffer.allocUnsafe(this.#size);
     this.#off = 0;
   }
+}
+
+/** A sample value as the text format writes it (see formatValue); returns the offset after it. */
+function writeNumber(buf: Buffer, off: number, value: number): number {
+  if (Number.isSafeInteger(value) && value >= 0) return writeUint(buf, off, value);
+  return off + buf.write(formatValue(value), off, 'latin1');
 }
 
 /** A whole number >= 0 below 2^53 in decimal ASCII at `off`; returns the offset after it. */

@@ -20,6 +20,8 @@ interface Series {
   /** The block the series was created in; any change to the series marks it changed. */
   readonly block: SeriesBlock;
   readonly labels: readonly string[];
+  /** `{a="x",b="y"}` as UTF-8 (empty without labels), made at the first scrape and kept. */
+  labelBytes: Buffer | undefined;
   value: number;
   /** Histogram: observations per bucket (not cumulative), +Inf last. */
   counts: number[] | undefined;
@@ -245,6 +247,11 @@ export class Family {
   }
 }
 
+function labelBytes(names: readonly string[], values: readonly string[]): Buffer {
+  const pairs = formatLabelPairs(names, values);
+  return Buffer.from(pairs === '' ? '' : `{${pairs}}`, 'utf8');
+}
+
 export class FamilyView {
   readonly family: Family;
   readonly labelNames: readonly string[];
@@ -253,6 +260,8 @@ export class FamilyView {
   readonly #table: SeriesTable;
   /** `le="0.5"} ` and so on, +Inf last: the end of each bucket line's labels, as bytes. */
   readonly #les: Buffer[];
+  /** Sample names as bytes. */
+  readonly #names: { value: Buffer; bucket: Buffer; sum: Buffer; count: Buffer };
   readonly #prefix: string;
   #size = 0;
 
@@ -262,6 +271,13 @@ export class FamilyView {
     this.buckets = def.buckets ?? [];
     this.maxSeries = def.maxSeries;
     this.#table = table;
+    const name = family.name;
+    this.#names = {
+      value: Buffer.from(name),
+      bucket: Buffer.from(`${name}_bucket`),
+      sum: Buffer.from(`${name}_sum`),
+      count: Buffer.from(`${name}_count`),
+    };
     this.#les = [...this.buckets.map((b) => `le="${formatValue(b)}"} `), 'le="+Inf"} '].map((t) =>
       Buffer.from(t, 'utf8'),
     );
@@ -359,22 +375,20 @@ export class FamilyView {
 
   /** @internal Writes the exposition lines of one series of this view. */
   write(s: Series, w: ByteWriter): void {
-    const name = this.family.name;
-    const pairs = formatLabelPairs(this.labelNames, s.labels);
-    const labels = pairs === '' ? '' : `{${pairs}}`;
+    // Encoded once per series and kept (~100 bytes): every scrape copies it into each line.
+    const labels = (s.labelBytes ??= labelBytes(this.labelNames, s.labels));
     if (s.counts === undefined) {
-      w.text(`${name}${labels} ${formatValue(s.value)}\n`);
+      w.sample(this.#names.value, labels, s.value);
       return;
     }
-    // Encoded once per series, copied into each of its bucket lines.
-    const bucket = Buffer.from(`${name}_bucket{${pairs === '' ? '' : `${pairs},`}`, 'utf8');
     const les = this.#les;
     let cumulative = 0;
     for (let i = 0; i < s.counts.length; i++) {
       cumulative += s.counts[i] ?? 0;
-      w.line(bucket, les[i] as Buffer, cumulative);
+      w.bucket(this.#names.bucket, labels, les[i] as Buffer, cumulative);
     }
-    w.text(`${name}_sum${labels} ${formatValue(s.sum)}\n${name}_count${labels} ${s.count}\n`);
+    w.sample(this.#names.sum, labels, s.sum);
+    w.sample(this.#names.count, labels, s.count);
   }
 
   #key(labels: readonly string[]): string {
@@ -397,6 +411,7 @@ export class FamilyView {
       view: this,
       block,
       labels: [...labels],
+      labelBytes: undefined,
       value: 0,
       counts:
         this.family.type === 'histogram' ? new Array<number>(this.buckets.length + 1).fill(0) : undefined,
