@@ -418,8 +418,24 @@ async function largePart(
       await loop;
       return { result, scrapes: during.length, medianMs: median(during.map((d) => d.ms)) };
     };
-    const duringGzip = await whileScraping(true);
-    const duringPlain = await whileScraping(false);
+    // With --rounds=N each case runs N times, alternating; the run with the median p99 is kept
+    // and every p99 is reported: on a shared 2-core machine one 10 s run can catch a stall.
+    type During = Awaited<ReturnType<typeof whileScraping>>;
+    const runs: { gzip: During[]; plain: During[] } = { gzip: [], plain: [] };
+    for (let round = 0; round < context.rounds; round++) {
+      context.progress(`part 2: webhooks while scraping, round ${round + 1} of ${context.rounds}`);
+      runs.gzip.push(await whileScraping(true));
+      runs.plain.push(await whileScraping(false));
+    }
+    const medianRun = (list: During[]) => {
+      const sorted = [...list].sort((a, b) => a.result.latencyMs.p99 - b.result.latencyMs.p99);
+      return {
+        ...(sorted[Math.floor((sorted.length - 1) / 2)] as During),
+        p99s: list.map((d) => d.result.latencyMs.p99),
+      };
+    };
+    const duringGzip = medianRun(runs.gzip);
+    const duringPlain = medianRun(runs.plain);
 
     context.progress('part 2: restart on the same DATA_DIR');
     const exit = await service.stop();
@@ -595,7 +611,11 @@ async function run(context: BenchContext): Promise<BenchOutcome> {
             ] as const
           ).flatMap(([kind, d]) => [
             [
-              `webhooks while scraping (${kind}) back to back: req/s, p99, max`,
+              `webhooks while scraping (${kind}): p99 of each round`,
+              d.p99s.map((p) => formatMs(p)).join(', '),
+            ],
+            [
+              `webhooks while scraping (${kind}) back to back: req/s, p99, max (median round)`,
               `${Math.round(d.result.okRps)}, ${formatMs(d.result.latencyMs.p99)}, ${formatMs(d.result.latencyMs.max)}`,
             ],
             [`  scrapes (${kind}) meanwhile, median time`, `${d.scrapes}, ${formatMs(d.medianMs)}`],

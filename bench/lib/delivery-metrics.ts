@@ -56,9 +56,11 @@ export async function snapshotBuild(): Promise<BuildSnapshot> {
   };
 }
 
+/** Node options for the service processes: BENCH_CPU_PROF_DIR, and BENCH_NODE_ARGS as written. */
 function profileArgs(): string[] {
   const dir = process.env.BENCH_CPU_PROF_DIR;
-  return dir === undefined || dir === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`];
+  const extra = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+  return [...(dir === undefined || dir === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`]), ...extra];
 }
 
 /**
@@ -80,7 +82,8 @@ export async function startDeliveryMetrics(options: {
   const child = new ManagedProcess({
     name: 'delivery-metrics',
     command: process.execPath,
-    // BENCH_CPU_PROF_DIR=<dir>: each service process writes a V8 CPU profile there when it stops.
+    // BENCH_CPU_PROF_DIR=<dir>: each service process writes a V8 CPU profile there when it stops;
+    // BENCH_NODE_ARGS: more options for node (e.g. --trace-gc).
     args: [...profileArgs(), options.build.entry],
     cwd: REPO_ROOT,
     env: {

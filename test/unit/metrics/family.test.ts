@@ -130,14 +130,7 @@ describe('Family', () => {
 
 describe('Family.chunks', () => {
   it('hands out the text of render in buffers of at most CHUNK_BYTES, ending at line ends', () => {
-    const h = new Family({
-      name: 'h_seconds',
-      help: 'h',
-      type: 'histogram',
-      labelNames: ['project', 'job'],
-      buckets: [1, 5, 10],
-      maxSeries: 5000,
-    }).view({
+    const h = view({
       name: 'h_seconds',
       help: 'h',
       type: 'histogram',
