@@ -89,7 +89,6 @@ export async function startDeliveryMetrics(options: {
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       NODE_ENV: 'production',
-      ...(process.env.NOOP_COMMIT ? { NOOP_COMMIT: process.env.NOOP_COMMIT } : {}),
       AUTH_TOKEN: options.authToken,
       LISTEN_ADDRESS: '127.0.0.1:0',
       // info, not warn: the port is announced in the info-level `listening` line. Nothing is

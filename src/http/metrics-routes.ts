@@ -67,6 +67,12 @@ function respond(ctx: Context, text: AsyncGenerator<Buffer>, gzipped?: () => Asy
   // Written straight to the socket: at ~280 MB a stream pipeline's per-chunk cost shows.
   ctx.respond = false;
   ctx.res.statusCode = 200;
+  if (ctx.method === 'HEAD') {
+    // Headers only: nothing is rendered.
+    void text.return(undefined);
+    ctx.res.end();
+    return;
+  }
   void pump(ctx.res, text);
 }
 

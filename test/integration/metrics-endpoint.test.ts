@@ -91,6 +91,10 @@ describe('/metrics and health', () => {
       assert.equal(delivery(text).length, 200);
       assert.deepEqual(delivery(unzipped), delivery(text));
       assert.ok(zipped.body.length < plain.body.length / 3, `${zipped.body.length} vs ${plain.body.length}`);
+      const head = await fetch(`${app.url}/metrics`, { method: 'HEAD' });
+      assert.equal(head.status, 200);
+      assert.equal(head.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8');
+      assert.equal(await head.text(), '');
     } finally {
       await app.stop();
     }
