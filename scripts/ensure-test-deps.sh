@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The suite uses real parts: promtool (Debian package prometheus) checks /metrics.
+# The suite uses real parts: promtool checks /metrics and a real Prometheus scrapes it (both
+# from the Debian package prometheus).
 # Installs what is missing when it can (root with apt-get); otherwise says what to install.
 set -euo pipefail
 
-declare -A need=([promtool]=prometheus)
+declare -A need=([promtool]=prometheus [prometheus]=prometheus)
 missing=()
 for cmd in "${!need[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${need[$cmd]}")
