@@ -58,6 +58,18 @@ export function webhookIntake<T>(
   deps: { metrics: ServiceMetrics; clock: Clock; log: Logger; contentTypes: readonly string[] },
 ): FastRoute {
   const processing = deps.metrics.webhookProcessing.labels({ source: steps.source });
+  // prom-client hashes a label object on every call; the children of these bounded label sets
+  // (event and outcome are closed sets) are looked up once.
+  const counted = new Map<string, { inc(): void }>();
+  const count = (event: string, outcome: WebhookOutcome) => {
+    const key = `${event}\u0000${outcome}`;
+    let child = counted.get(key);
+    if (child === undefined) {
+      child = deps.metrics.webhookRequests.labels({ source: steps.source, event, outcome });
+      counted.set(key, child);
+    }
+    child.inc();
+  };
   return async (req: IncomingMessage): Promise<Answer> => {
     const started = process.hrtime.bigint();
     const event = steps.event(req);
@@ -95,7 +107,7 @@ export function webhookIntake<T>(
       if (!req.complete) req.resume();
       return errorAnswer(err, deps.log, { method: 'POST', path: `/webhooks/${steps.source}` });
     } finally {
-      deps.metrics.webhookRequests.inc({ source: steps.source, event, outcome });
+      count(event, outcome);
       processing.observe(Number(process.hrtime.bigint() - started) / 1e9);
     }
   };
