@@ -1,14 +1,8 @@
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Registry } from 'prom-client';
 import type { FamilyView } from './family.js';
 import type { MetricState } from './metric-state.js';
+import { slices } from './slices.js';
 import { formatLabels, formatValue, header } from './text-format.js';
-
-/**
- * The longest a scrape renders without giving the event loop back. Webhooks that arrive
- * meanwhile wait at most about this long, however many series there are.
- */
-const SLICE_MS = 4;
 
 /** True when a `project` label value lies inside `group` (GitLab paths compare case-insensitively). */
 export function projectInGroup(project: string, group: string): boolean {
@@ -41,7 +35,7 @@ export async function collect(chunks: AsyncIterable<Buffer>): Promise<string> {
 
 /**
  * prom-client's own metrics (a few hundred lines) first, then the durable series in pieces.
- * After each piece, once SLICE_MS have passed, the event loop gets a turn: a scrape of 100,000
+ * After each piece, once SLICE_MS (slices.ts) have passed, the event loop gets a turn: a scrape of 100,000
  * series takes a while, and intake must not stall behind it.
  */
 async function* expose(
@@ -50,13 +44,10 @@ async function* expose(
   keep?: (view: FamilyView, labels: readonly string[]) => boolean,
 ): AsyncGenerator<Buffer> {
   yield Buffer.from(await own(), 'utf8');
-  let sliceStart = performance.now();
+  const slice = slices();
   for (const chunk of state.chunks(keep)) {
     yield chunk;
-    if (performance.now() - sliceStart >= SLICE_MS) {
-      await nextTurn();
-      sliceStart = performance.now();
-    }
+    await slice.pause();
   }
 }
 

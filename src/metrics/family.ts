@@ -209,14 +209,25 @@ export class Family {
     // A filtered view leaves out families it has nothing of; the full view shows them all.
     if (keep === undefined) w.text(this.#header);
     let any = false;
-    for (const s of this.#table.map.values()) {
-      if (keep !== undefined && !keep(s.view, s.labels)) continue;
-      if (!any && keep !== undefined) w.text(this.#header);
-      any = true;
-      s.view.write(s, w);
-      if (w.hasFull) yield* w.takeFull();
+    // Block by block, member by member: the same order as `blocks()`.
+    for (const block of this.#liveBlocks()) {
+      for (const s of block.members) {
+        if (keep !== undefined && !keep(s.view, s.labels)) continue;
+        if (!any && keep !== undefined) w.text(this.#header);
+        any = true;
+        s.view.write(s, w);
+        if (w.hasFull) yield* w.takeFull();
+      }
     }
     yield* w.take();
+  }
+
+  /**
+   * The blocks with series, from the list as it is now: blocks may come and go while a consumer
+   * pauses between them (a cleared block has no members left to render).
+   */
+  *#liveBlocks(): Generator<SeriesBlock> {
+    for (const block of [...this.#table.blocks]) if (block.members.length > 0) yield block;
   }
 
   /** `# HELP` and `# TYPE` of the family. */
@@ -230,9 +241,7 @@ export class Family {
    * `block.version` is unchanged and skip the render.
    */
   *blocks(): Generator<{ block: Block; render: () => Buffer }> {
-    // The list as it is now: blocks may come and go while a consumer pauses between blocks.
-    for (const block of [...this.#table.blocks]) {
-      if (block.members.length === 0) continue;
+    for (const block of this.#liveBlocks()) {
       yield {
         block,
         render: () => {

@@ -1,9 +1,9 @@
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import { constants, crc32, deflateRaw } from 'node:zlib';
 import type { Registry } from 'prom-client';
 import { crc32CombineOp, crc32CombineWith } from './crc32-combine.js';
 import type { Family } from './family.js';
 import type { MetricState } from './metric-state.js';
+import { slices } from './slices.js';
 
 /**
  * `/metrics` gzipped (what Prometheus asks for) as one gzip member assembled from pieces, the
@@ -24,8 +24,6 @@ const FINAL_BLOCK = Buffer.from([0x03, 0x00]);
 const LEVEL = 1;
 /** Pieces being compressed at once (libuv's pool has 4 threads). */
 const IN_FLIGHT = 4;
-/** The longest the generator runs without giving the event loop back. */
-const SLICE_MS = 4;
 
 interface Piece {
   readonly deflated: Buffer;
@@ -71,7 +69,7 @@ export async function* gzipAll(registry: Registry, state: MetricState): AsyncGen
   }
 
   queue.push(compress(await registry.metrics()));
-  let sliceStart = performance.now();
+  const slice = slices();
   for (const family of state.families()) {
     let header = headers.get(family);
     if (header === undefined) {
@@ -95,10 +93,7 @@ export async function* gzipAll(registry: Registry, state: MetricState): AsyncGen
         queue.push(piece);
       }
       yield* drain(IN_FLIGHT);
-      if (performance.now() - sliceStart >= SLICE_MS) {
-        await nextTurn();
-        sliceStart = performance.now();
-      }
+      await slice.pause();
     }
   }
   yield* drain(0);

@@ -1,10 +1,11 @@
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
-import type { DeliveryOutcome } from '../events/processor.js';
+import type { DeliveryEvent } from '../events/model.js';
+import type { DeliveryOutcome, EventProcessor } from '../events/processor.js';
 import typeis from 'type-is';
 import { type Answer, errorAnswer } from '../http/answer.js';
-import type { FastRoute } from '../http/fast-routes.js';
+import { type FastRoute, header } from '../http/fast-routes.js';
 import { HttpError } from '../http/http-error.js';
 import { readRawBody } from '../http/read-raw-body.js';
 import type { ServiceMetrics } from '../metrics/service-metrics.js';
@@ -38,9 +39,14 @@ export interface WebhookSteps<T> {
   decode(req: IncomingMessage, raw: Buffer): T;
   /** Authenticates; returns the project path to note as last received, or false. */
   authenticate(req: IncomingMessage, raw: Buffer, decoded: T): string | false | Promise<string | false>;
-  /** Parses and applies; throws InvalidPayloadError for JSON that does not fit. */
-  handle(req: IncomingMessage, decoded: T): Promise<DeliveryOutcome | 'ignored'>;
+  /** Source-neutral events, or why the delivery is not used; InvalidPayloadError for JSON that does not fit. */
+  parse(req: IncomingMessage, decoded: T): SourceParsed;
+  /** The header that names a delivery (its dedupe key): GitLab `Idempotency-Key`, GitHub `X-GitHub-Delivery`. */
+  readonly deliveryHeader: string;
 }
+
+/** What a source's parser makes of an authentic payload. */
+export type SourceParsed = { kind: 'events'; events: DeliveryEvent[] } | { kind: 'ignored'; reason: string };
 
 /** True when the request's content type is one of `types`, or it has no body at all. */
 function contentTypeFits(req: IncomingMessage, types: readonly string[]): boolean {
@@ -55,7 +61,13 @@ function contentTypeFits(req: IncomingMessage, types: readonly string[]): boolea
  */
 export function webhookIntake<T>(
   steps: WebhookSteps<T>,
-  deps: { metrics: ServiceMetrics; clock: Clock; log: Logger; contentTypes: readonly string[] },
+  deps: {
+    processor: EventProcessor;
+    metrics: ServiceMetrics;
+    clock: Clock;
+    log: Logger;
+    contentTypes: readonly string[];
+  },
 ): FastRoute {
   const processing = deps.metrics.webhookProcessing.labels({ source: steps.source });
   // prom-client hashes a label object on every call; the children of these bounded label sets
@@ -91,7 +103,14 @@ export function webhookIntake<T>(
       }
       deps.metrics.webhookLastReceived.set({ source: steps.source, project }, deps.clock.now() / 1000);
       try {
-        outcome = await steps.handle(req, decoded);
+        const parsed = steps.parse(req, decoded);
+        outcome =
+          parsed.kind === 'ignored'
+            ? 'ignored'
+            : await deps.processor.process({
+                key: deliveryKey(steps.source, header(req, steps.deliveryHeader)),
+                events: parsed.events,
+              });
         return { status: 200, body: { outcome } };
       } catch (err) {
         if (!(err instanceof InvalidPayloadError)) throw err;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { DeliveryEvent, PipelineStatus, ProjectRef } from '../../events/model.js';
 import { InvalidPayloadError } from '../invalid-payload-error.js';
+import type { SourceParsed } from '../webhook-intake.js';
 import { check } from '../check-schema.js';
 import { parseTimestamp } from '../timestamps.js';
 import {
@@ -15,7 +16,7 @@ import {
  * GitHub webhook payloads (docs.github.com webhook-events-and-payloads) into source-neutral
  * events. `check_run` is never used: every Actions job is also a check run.
  */
-export type GithubParsed = { kind: 'events'; events: DeliveryEvent[] } | { kind: 'ignored'; reason: string };
+export type GithubParsed = SourceParsed;
 
 const id = z.union([z.number().int(), z.string().regex(/^\d+$/)]).transform(String);
 const time = z.string().nullish();

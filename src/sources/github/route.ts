@@ -7,7 +7,7 @@ import { type FastRoute, header } from '../../http/fast-routes.js';
 import { HttpError } from '../../http/http-error.js';
 import type { ServiceMetrics } from '../../metrics/service-metrics.js';
 import type { Secrets } from '../../secrets/secrets.js';
-import { deliveryKey, parseJsonBody, webhookIntake } from '../webhook-intake.js';
+import { parseJsonBody, webhookIntake } from '../webhook-intake.js';
 import { parseGithub } from './parse.js';
 import { GithubVerifier, githubOwnerOf } from './verify.js';
 
@@ -72,16 +72,11 @@ export function githubWebhookRoute(deps: Deps): FastRoute {
         const repo = (body as { repository?: { full_name?: unknown } }).repository?.full_name;
         return typeof repo === 'string' ? repo : (owner ?? 'unknown');
       },
-      handle: async (req, body) => {
-        const parsed = parseGithub(header(req, 'x-github-event'), body);
-        if (parsed.kind === 'ignored') return 'ignored';
-        return deps.processor.process({
-          key: deliveryKey('github', header(req, 'x-github-delivery')),
-          events: parsed.events,
-        });
-      },
+      parse: (req, body) => parseGithub(header(req, 'x-github-event'), body),
+      deliveryHeader: 'x-github-delivery',
     },
     {
+      processor: deps.processor,
       metrics: deps.metrics,
       clock: deps.clock,
       log: deps.log.child({ component: 'github' }),

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { DeliveryEvent, JobEvent, ProjectRef, RunnerType } from '../../events/model.js';
 import { InvalidPayloadError } from '../invalid-payload-error.js';
+import type { SourceParsed } from '../webhook-intake.js';
 import { check } from '../check-schema.js';
 import { parseTimestamp } from '../timestamps.js';
 import {
@@ -15,7 +16,7 @@ import { gitlabProjectOf } from './project-of.js';
  * GitLab webhook payloads (docs: user/project/integrations/webhook_events) into
  * source-neutral events. Handlers never see these shapes.
  */
-export type GitlabParsed = { kind: 'events'; events: DeliveryEvent[] } | { kind: 'ignored'; reason: string };
+export type GitlabParsed = SourceParsed;
 
 const id = z.union([z.number().int(), z.string().regex(/^\d+$/)]).transform(String);
 const time = z.string().nullish();

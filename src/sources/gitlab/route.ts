@@ -4,7 +4,7 @@ import type { EventProcessor } from '../../events/processor.js';
 import { type FastRoute, header } from '../../http/fast-routes.js';
 import type { ServiceMetrics } from '../../metrics/service-metrics.js';
 import type { Secrets } from '../../secrets/secrets.js';
-import { deliveryKey, parseJsonBody, webhookIntake } from '../webhook-intake.js';
+import { parseJsonBody, webhookIntake } from '../webhook-intake.js';
 import { parseGitlab } from './parse.js';
 import { gitlabProjectOf } from './project-of.js';
 import { verifyGitlabToken } from './verify.js';
@@ -56,17 +56,12 @@ export function gitlabWebhookRoute(deps: Deps): FastRoute {
         const ok = verifyGitlabToken(deps.secrets, project, header(req, 'x-gitlab-token') || undefined);
         return ok ? (project.path ?? project.id ?? 'unknown') : false;
       },
-      handle: async (req, body) => {
-        const parsed = parseGitlab(body);
-        if (parsed.kind === 'ignored') return 'ignored';
-        // X-Gitlab-Event-UUID is shared by recursive hooks, so only Idempotency-Key names a delivery.
-        return deps.processor.process({
-          key: deliveryKey('gitlab', header(req, 'idempotency-key')),
-          events: parsed.events,
-        });
-      },
+      parse: (_req, body) => parseGitlab(body),
+      // X-Gitlab-Event-UUID is shared by recursive hooks, so only Idempotency-Key names a delivery.
+      deliveryHeader: 'idempotency-key',
     },
     {
+      processor: deps.processor,
       metrics: deps.metrics,
       clock: deps.clock,
       log: deps.log.child({ component: 'gitlab' }),
