@@ -15,6 +15,7 @@ import type { Catalog } from './push/catalog.js';
 import { pushRoutes } from './push/push-routes.js';
 import type { PushService } from './push/push-service.js';
 import type { Secrets } from './secrets/secrets.js';
+import type { WebhookChecker } from './sources/check-pool.js';
 import { githubWebhookRoute } from './sources/github/route.js';
 import { gitlabWebhookRoute } from './sources/gitlab/route.js';
 import type { Store } from './store/store.js';
@@ -30,6 +31,8 @@ export interface AppDeps {
   catalog: Catalog;
   push: PushService;
   secrets: Secrets;
+  /** Where webhook bodies are read, authenticated and parsed (threads or the main thread). */
+  checker: WebhookChecker;
 }
 
 /** The HTTP surface of SPEC section 2. No listen(), no globals: tests mount it on port 0. */

@@ -1,4 +1,5 @@
 import { statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { validate as validateCron } from 'node-cron';
 import {
   type ListenAddress,
@@ -8,6 +9,7 @@ import {
   parseListenAddress,
   parsePositiveNumber,
   parseRegExp,
+  parseThreadCount,
   parseUrl,
 } from './config/parse.js';
 import { type Catalog, CatalogError, loadCatalogFile } from './push/catalog.js';
@@ -36,6 +38,8 @@ export interface Config {
   };
   readonly otel: { readonly endpoint: URL | undefined; readonly protocol: string | undefined };
   readonly logLevel: LogLevel;
+  /** Threads that read, authenticate and parse webhook bodies; 0 does it on the main thread. */
+  readonly webhookThreads: number;
   readonly secretsDir: string | undefined;
   /** Every secret setting, read live from the environment and `SECRETS_DIR`. */
   readonly secrets: Secrets;
@@ -130,6 +134,7 @@ export function loadConfig(env: Settings): Config {
       ? { ok: true, value: v as LogLevel }
       : { ok: false, message: `'${v}' is not one of ${LOG_LEVELS.join(', ')}` },
   );
+  const webhookThreads = take('WEBHOOK_THREADS', 'auto', (v) => parseThreadCount(v, MAX_WEBHOOK_THREADS));
   const githubRepos = parseList(settings('GITHUB_REPOS'));
   for (const repo of githubRepos) {
     if (!/^[^/\s]+\/[^/\s]+$/.test(repo))
@@ -163,9 +168,20 @@ export function loadConfig(env: Settings): Config {
     scrape: { schedule: schedule!, lookbackSeconds: lookbackSeconds!, apiMaxRps: apiMaxRps! },
     otel: { endpoint: otelEndpoint, protocol: otelProtocol },
     logLevel: logLevel!,
+    webhookThreads: webhookThreads ?? defaultWebhookThreads(),
     secretsDir,
     secrets,
   };
+}
+
+const MAX_WEBHOOK_THREADS = 16;
+
+/**
+ * `WEBHOOK_THREADS=auto`: every core but one (which the main thread keeps: HTTP, state, the
+ * store), at most 4; none on a single core, where a thread would only add hand-over costs.
+ */
+function defaultWebhookThreads(): number {
+  return Math.max(0, Math.min(4, availableParallelism() - 1));
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

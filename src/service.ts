@@ -10,6 +10,7 @@ import { defineDeliveryFamilies } from './metrics/delivery-families.js';
 import { MetricState } from './metrics/metric-state.js';
 import { createServiceMetrics } from './metrics/service-metrics.js';
 import { PushService } from './push/push-service.js';
+import { webhookChecker } from './sources/check-pool.js';
 import { Scrapers } from './scrapers/scrapers.js';
 import { SqliteStore } from './store/sqlite-store.js';
 import type { Store } from './store/store.js';
@@ -75,6 +76,11 @@ export async function startService(
   }, SWEEP_MS);
   sweep.unref();
   config.secrets.watch(log.child({ component: 'secrets' }));
+  const checker = webhookChecker({
+    threads: config.webhookThreads,
+    secrets: config.secrets,
+    log: log.child({ component: 'webhook-check' }),
+  });
 
   const handler = createApp({
     log,
@@ -87,6 +93,7 @@ export async function startService(
     catalog: config.catalog,
     push,
     secrets: config.secrets,
+    checker,
   });
   const server = createServer(handler);
   // Behind a load balancer a kept-alive connection may be reused just as we close it.
@@ -100,6 +107,7 @@ export async function startService(
       });
     });
   } catch (err) {
+    await checker.close();
     await store.close();
     config.secrets.close();
     const code = (err as NodeJS.ErrnoException).code;
@@ -129,6 +137,7 @@ export async function startService(
       await closed;
       clearInterval(idle);
       clearTimeout(cut);
+      await checker.close();
       await store.flush();
       await store.close();
       config.secrets.close();

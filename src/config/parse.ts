@@ -43,6 +43,14 @@ export function parsePositiveNumber(value: string): Parsed<number> {
     : bad(`'${value}' is not a positive number`);
 }
 
+/** A whole number from 0 to `max`, or `auto` (then `auto` is returned as undefined). */
+export function parseThreadCount(value: string, max: number): Parsed<number | undefined> {
+  if (value === 'auto') return ok(undefined);
+  return /^\d+$/.test(value) && Number(value) <= max
+    ? ok(Number(value))
+    : bad(`'${value}' is not 'auto' or a whole number from 0 to ${max}`);
+}
+
 export function parseUrl(value: string, schemes: readonly string[]): Parsed<URL> {
   try {
     const url = new URL(value);

@@ -34,6 +34,14 @@ export class Secrets {
     this.#values = dir === undefined ? env : mergeSettings(env, readSecretsDir(dir));
   }
 
+  /**
+   * What this object was made from, for a worker thread of this process that keeps its own
+   * live copy (see check-pool.ts). Not for anything that logs or leaves the process.
+   */
+  origin(): { readonly env: Settings; readonly dir: string | undefined } {
+    return { env: this.#env, dir: this.#dir };
+  }
+
   /** One setting as written (not split). Meant for plain settings, not secrets. */
   get(name: string): string | undefined {
     return this.#values[name];

@@ -1,7 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
-import type { DeliveryEvent } from '../events/model.js';
 import type { DeliveryOutcome, EventProcessor } from '../events/processor.js';
 import typeis from 'type-is';
 import { type Answer, errorAnswer } from '../http/answer.js';
@@ -9,7 +8,8 @@ import { type FastRoute, header } from '../http/fast-routes.js';
 import { HttpError } from '../http/http-error.js';
 import { readRawBody } from '../http/read-raw-body.js';
 import type { ServiceMetrics } from '../metrics/service-metrics.js';
-import { InvalidPayloadError } from './invalid-payload-error.js';
+import type { WebhookChecker } from './check-pool.js';
+import type { SourceCheck } from './webhook-check.js';
 
 /** Delivery ids are UUIDs; anything implausibly long is not used as a dedupe key. */
 const MAX_KEY_LENGTH = 256;
@@ -19,34 +19,16 @@ export function deliveryKey(source: 'gitlab' | 'github', header: string): string
   return header !== '' && header.length <= MAX_KEY_LENGTH ? `${source}:${header}` : undefined;
 }
 
-/** A webhook body as JSON, or 400 naming the problem (SPEC section 4). */
-export function parseJsonBody(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (err) {
-    throw new HttpError(400, `body is not JSON: ${(err as Error).message}`);
-  }
-}
-
 export type WebhookOutcome = DeliveryOutcome | 'ignored' | 'invalid' | 'unauthorized' | 'rejected';
 
-/** What a source does with one request, after the shared checks. */
-export interface WebhookSteps<T> {
-  readonly source: 'gitlab' | 'github';
+/** What a source's route adds to its check (webhook-check.ts): labels and the delivery key. */
+export interface WebhookRoute {
+  readonly check: SourceCheck;
   /** The bounded `event` label of the request (from its headers). */
   event(req: IncomingMessage): string;
-  /** Reads the raw body into the source's envelope: 400 (HttpError) when unreadable. */
-  decode(req: IncomingMessage, raw: Buffer): T;
-  /** Authenticates; returns the project path to note as last received, or false. */
-  authenticate(req: IncomingMessage, raw: Buffer, decoded: T): string | false | Promise<string | false>;
-  /** Source-neutral events, or why the delivery is not used; InvalidPayloadError for JSON that does not fit. */
-  parse(req: IncomingMessage, decoded: T): SourceParsed;
   /** The header that names a delivery (its dedupe key): GitLab `Idempotency-Key`, GitHub `X-GitHub-Delivery`. */
   readonly deliveryHeader: string;
 }
-
-/** What a source's parser makes of an authentic payload. */
-export type SourceParsed = { kind: 'events'; events: DeliveryEvent[] } | { kind: 'ignored'; reason: string };
 
 /** True when the request's content type is one of `types`, or it has no body at all. */
 function contentTypeFits(req: IncomingMessage, types: readonly string[]): boolean {
@@ -59,9 +41,10 @@ function contentTypeFits(req: IncomingMessage, types: readonly string[]): boolea
  * route answers every request itself (errors included), so it can be served with or without
  * Koa (see `withFastRoutes`).
  */
-export function webhookIntake<T>(
-  steps: WebhookSteps<T>,
+export function webhookIntake(
+  steps: WebhookRoute,
   deps: {
+    checker: WebhookChecker;
     processor: EventProcessor;
     metrics: ServiceMetrics;
     clock: Clock;
@@ -69,7 +52,9 @@ export function webhookIntake<T>(
     contentTypes: readonly string[];
   },
 ): FastRoute {
-  const processing = deps.metrics.webhookProcessing.labels({ source: steps.source });
+  const { check } = steps;
+  const { source } = check;
+  const processing = deps.metrics.webhookProcessing.labels({ source });
   // prom-client hashes a label object on every call; the children of these bounded label sets
   // (event and outcome are closed sets) are looked up once.
   const counted = new Map<string, { inc(): void }>();
@@ -77,7 +62,7 @@ export function webhookIntake<T>(
     const key = `${event}\u0000${outcome}`;
     let child = counted.get(key);
     if (child === undefined) {
-      child = deps.metrics.webhookRequests.labels({ source: steps.source, event, outcome });
+      child = deps.metrics.webhookRequests.labels({ source, event, outcome });
       counted.set(key, child);
     }
     child.inc();
@@ -92,39 +77,39 @@ export function webhookIntake<T>(
         throw new HttpError(415, `content type must be ${deps.contentTypes.join(' or ')}`);
       }
       const raw = await readRawBody(req);
-      const decoded = steps.decode(req, raw);
-      const project = await steps.authenticate(req, raw, decoded);
-      if (project === false) {
-        outcome = 'unauthorized';
-        throw new HttpError(
-          401,
-          'the webhook secret is missing or is not the secret of the project this event names',
-        );
+      const headers: Record<string, string> = {};
+      for (const name of check.headers) headers[name] = header(req, name);
+      const checked = await deps.checker.check(source, headers, raw);
+      switch (checked.kind) {
+        case 'unreadable':
+          throw new HttpError(400, checked.message);
+        case 'unauthorized':
+          outcome = 'unauthorized';
+          throw new HttpError(
+            401,
+            'the webhook secret is missing or is not the secret of the project this event names',
+          );
+        case 'failed':
+          throw Object.assign(new Error(checked.message), { stack: checked.stack });
       }
-      deps.metrics.webhookLastReceived.set({ source: steps.source, project }, deps.clock.now() / 1000);
-      try {
-        const parsed = steps.parse(req, decoded);
-        outcome =
-          parsed.kind === 'ignored'
-            ? 'ignored'
-            : await deps.processor.process({
-                key: deliveryKey(steps.source, header(req, steps.deliveryHeader)),
-                events: parsed.events,
-              });
-        return { status: 200, body: { outcome } };
-      } catch (err) {
-        if (!(err instanceof InvalidPayloadError)) throw err;
+      deps.metrics.webhookLastReceived.set({ source, project: checked.project }, deps.clock.now() / 1000);
+      if (checked.kind === 'invalid') {
         // Never 4xx for authentic JSON: GitLab disables hooks that keep answering 4xx.
         outcome = 'invalid';
-        deps.log.warn(
-          { source: steps.source, event, error: err.message },
-          'webhook payload does not fit the schema',
-        );
-        return { status: 202, body: { outcome, error: err.message } };
+        deps.log.warn({ source, event, error: checked.error }, 'webhook payload does not fit the schema');
+        return { status: 202, body: { outcome, error: checked.error } };
       }
+      outcome =
+        checked.kind === 'ignored'
+          ? 'ignored'
+          : await deps.processor.process({
+              key: deliveryKey(source, header(req, steps.deliveryHeader)),
+              events: checked.events,
+            });
+      return { status: 200, body: { outcome } };
     } catch (err) {
       if (!req.complete) req.resume();
-      return errorAnswer(err, deps.log, { method: 'POST', path: `/webhooks/${steps.source}` });
+      return errorAnswer(err, deps.log, { method: 'POST', path: `/webhooks/${source}` });
     } finally {
       count(event, outcome);
       processing.observe(Number(process.hrtime.bigint() - started) / 1e9);

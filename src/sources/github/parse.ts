@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { DeliveryEvent, PipelineStatus, ProjectRef } from '../../events/model.js';
 import { InvalidPayloadError } from '../invalid-payload-error.js';
-import type { SourceParsed } from '../webhook-intake.js';
+import type { SourceParsed } from '../webhook-check.js';
 import { check } from '../check-schema.js';
 import { parseTimestamp } from '../timestamps.js';
 import {

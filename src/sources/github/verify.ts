@@ -12,40 +12,38 @@ export function githubOwnerOf(body: unknown): string | undefined {
   return typeof login === 'string' && login !== '' ? login : undefined;
 }
 
+/** One Webhooks instance per secret value, made only when a value is new (rotation adds one). */
+let byValue = new Map<string, Webhooks>();
+
+function webhooksFor(secret: string): Webhooks {
+  let w = byValue.get(secret);
+  if (w === undefined) {
+    if (byValue.size > 64) byValue = new Map();
+    w = new Webhooks({ secret });
+    byValue.set(secret, w);
+  }
+  return w;
+}
+
 /**
  * Verifies `X-Hub-Signature-256` over the raw body with @octokit/webhooks, against the owner's
  * secret (`GITHUB_WEBHOOK_SECRET_<OWNER>`) when one is set, else the default secret. Each value
  * of a rotation list is tried. A request signed only with sha1 (`X-Hub-Signature`) fails.
  */
-export class GithubVerifier {
-  readonly #secrets: Secrets;
-  /** One Webhooks instance per secret value, rebuilt only when a value is new. */
-  #byValue = new Map<string, Webhooks>();
-
-  constructor(secrets: Secrets) {
-    this.#secrets = secrets;
+export async function verifyGithubSignature(
+  secrets: Secrets,
+  raw: Buffer,
+  owner: string | undefined,
+  signature: string | undefined,
+): Promise<boolean> {
+  if (signature === undefined || !signature.startsWith('sha256=') || raw.length === 0) return false;
+  const own = owner === undefined ? [] : secrets.list(`GITHUB_WEBHOOK_SECRET_${toUpperSnake(owner)}`);
+  const values = own.length > 0 ? own : secrets.list('GITHUB_WEBHOOK_SECRET');
+  // GitHub signs the bytes it sends; they are UTF-8, which this string round-trips exactly.
+  const payload = raw.toString('utf8');
+  let ok = false;
+  for (const value of values) {
+    if (await webhooksFor(value).verify(payload, signature)) ok = true;
   }
-
-  async verify(raw: Buffer, owner: string | undefined, signature: string | undefined): Promise<boolean> {
-    if (signature === undefined || !signature.startsWith('sha256=') || raw.length === 0) return false;
-    const own = owner === undefined ? [] : this.#secrets.list(`GITHUB_WEBHOOK_SECRET_${toUpperSnake(owner)}`);
-    const values = own.length > 0 ? own : this.#secrets.list('GITHUB_WEBHOOK_SECRET');
-    // GitHub signs the bytes it sends; they are UTF-8, which this string round-trips exactly.
-    const payload = raw.toString('utf8');
-    let ok = false;
-    for (const value of values) {
-      if (await this.#webhooks(value).verify(payload, signature)) ok = true;
-    }
-    return ok;
-  }
-
-  #webhooks(secret: string): Webhooks {
-    let w = this.#byValue.get(secret);
-    if (w === undefined) {
-      if (this.#byValue.size > 64) this.#byValue = new Map();
-      w = new Webhooks({ secret });
-      this.#byValue.set(secret, w);
-    }
-    return w;
-  }
+  return ok;
 }

@@ -3,11 +3,9 @@ import type { Clock } from '../../clock.js';
 import type { EventProcessor } from '../../events/processor.js';
 import { type FastRoute, header } from '../../http/fast-routes.js';
 import type { ServiceMetrics } from '../../metrics/service-metrics.js';
-import type { Secrets } from '../../secrets/secrets.js';
-import { parseJsonBody, webhookIntake } from '../webhook-intake.js';
-import { parseGitlab } from './parse.js';
-import { gitlabProjectOf } from './project-of.js';
-import { verifyGitlabToken } from './verify.js';
+import type { WebhookChecker } from '../check-pool.js';
+import { webhookIntake } from '../webhook-intake.js';
+import { gitlabCheck } from './check.js';
 
 /** `X-Gitlab-Event` values, as bounded `event` label values; anything else is `other`. */
 const EVENTS: Record<string, string> = {
@@ -35,7 +33,7 @@ const EVENTS: Record<string, string> = {
 };
 
 interface Deps {
-  secrets: Secrets;
+  checker: WebhookChecker;
   processor: EventProcessor;
   metrics: ServiceMetrics;
   clock: Clock;
@@ -44,23 +42,15 @@ interface Deps {
 
 /** POST /webhooks/gitlab (SPEC section 4). */
 export function gitlabWebhookRoute(deps: Deps): FastRoute {
-  return webhookIntake<unknown>(
+  return webhookIntake(
     {
-      source: 'gitlab',
+      check: gitlabCheck,
       event: (req) => EVENTS[header(req, 'x-gitlab-event')] ?? 'other',
-      decode: (_req, raw) => {
-        return parseJsonBody(raw.toString('utf8'));
-      },
-      authenticate: (req, _raw, body) => {
-        const project = gitlabProjectOf(body);
-        const ok = verifyGitlabToken(deps.secrets, project, header(req, 'x-gitlab-token') || undefined);
-        return ok ? (project.path ?? project.id ?? 'unknown') : false;
-      },
-      parse: (_req, body) => parseGitlab(body),
       // X-Gitlab-Event-UUID is shared by recursive hooks, so only Idempotency-Key names a delivery.
       deliveryHeader: 'idempotency-key',
     },
     {
+      checker: deps.checker,
       processor: deps.processor,
       metrics: deps.metrics,
       clock: deps.clock,

@@ -1,0 +1,26 @@
+/**
+ * A webhook check thread (see check-pool.ts): reads, authenticates and parses bodies with its
+ * own live copy of the secrets, and answers each request with the verdict.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { Secrets } from '../secrets/secrets.js';
+import type { CheckReply, CheckRequest, CheckWorkerData } from './check-pool.js';
+import { SOURCE_CHECKS } from './checks.js';
+import { runCheck } from './webhook-check.js';
+
+const port = parentPort;
+if (port === null) throw new Error('check-worker runs only as a worker thread');
+const data = workerData as CheckWorkerData;
+const secrets = new Secrets(data.env, data.dir);
+const send = (reply: CheckReply) => port.postMessage(reply);
+secrets.watch({
+  // The main thread logs the same reload at info.
+  info: (obj, msg) => send({ type: 'log', level: 'debug', obj, msg }),
+  warn: (obj, msg) => send({ type: 'log', level: 'warn', obj, msg }),
+});
+
+port.on('message', (req: CheckRequest) => {
+  void runCheck(SOURCE_CHECKS[req.source], req.headers, Buffer.from(req.body), secrets).then((checked) =>
+    send({ type: 'checked', id: req.id, checked }),
+  );
+});
