@@ -10,7 +10,7 @@ import { defineDeliveryFamilies } from './metrics/delivery-families.js';
 import { MetricState } from './metrics/metric-state.js';
 import { createServiceMetrics } from './metrics/service-metrics.js';
 import { PushService } from './push/push-service.js';
-import { webhookChecker } from './sources/check-pool.js';
+import { type WebhookChecker, webhookChecker } from './sources/check-pool.js';
 import { Scrapers } from './scrapers/scrapers.js';
 import { SqliteStore } from './store/sqlite-store.js';
 import type { Store } from './store/store.js';
@@ -21,6 +21,8 @@ export interface RunningService {
   readonly store: Store;
   readonly processor: EventProcessor;
   readonly scrapers: Scrapers;
+  /** Where webhook bodies are read, authenticated and parsed (`WEBHOOK_THREADS`). */
+  readonly checker: WebhookChecker;
   /** Stops accepting, lets requests in flight finish, flushes and closes the store. */
   stop(): Promise<void>;
 }
@@ -145,5 +147,5 @@ export async function startService(
     })();
     return stopping;
   };
-  return { server, port, store, processor, scrapers, stop };
+  return { server, port, store, processor, scrapers, checker, stop };
 }

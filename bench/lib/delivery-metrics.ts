@@ -56,6 +56,16 @@ export async function snapshotBuild(): Promise<BuildSnapshot> {
   };
 }
 
+/** BENCH_ENV_<NAME>=<value>: the setting NAME for the service processes (e.g. BENCH_ENV_WEBHOOK_THREADS=0). */
+function serviceSettingsFromEnv(): Record<string, string> {
+  const settings: Record<string, string> = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (name.startsWith('BENCH_ENV_') && value !== undefined)
+      settings[name.slice('BENCH_ENV_'.length)] = value;
+  }
+  return settings;
+}
+
 /** Node options for the service processes: BENCH_CPU_PROF_DIR, and BENCH_NODE_ARGS as written. */
 function profileArgs(): string[] {
   const dir = process.env.BENCH_CPU_PROF_DIR;
@@ -95,6 +105,7 @@ export async function startDeliveryMetrics(options: {
       // logged per request below debug.
       LOG_LEVEL: 'info',
       ...options.env,
+      ...serviceSettingsFromEnv(),
       DATA_DIR: dataDir,
     },
   });

@@ -105,6 +105,8 @@ interface RunRecord {
   readonly serverCpuCores?: number;
   /** Server CPU time per answered request during the measured run, in microseconds. */
   readonly serverCpuUsPerRequest?: number;
+  /** The same for the server's main thread alone (/proc/<pid>/schedstat): the serial part of the work. */
+  readonly mainCpuUsPerRequest?: number;
   /**
    * Share of the measured run the server's main thread spent runnable but waiting for a CPU
    * (/proc/<pid>/schedstat): high when other processes or wrk competed with it for the cores.
@@ -420,6 +422,10 @@ async function runTarget(o: RunTargetOptions): Promise<RunRecord> {
     const serverCpuCores = serverCpuS === undefined ? undefined : serverCpuS / wallS;
     const serverCpuUsPerRequest =
       serverCpuS === undefined || wrk.requests === 0 ? undefined : (serverCpuS / wrk.requests) * 1e6;
+    const mainCpuUsPerRequest =
+      schedBefore !== undefined && schedAfter !== undefined && wrk.requests > 0
+        ? ((schedAfter.runS - schedBefore.runS) / wrk.requests) * 1e6
+        : undefined;
     const serverRunqueueWait =
       schedBefore !== undefined && schedAfter !== undefined
         ? (schedAfter.waitS - schedBefore.waitS) / wallS
@@ -439,6 +445,7 @@ async function runTarget(o: RunTargetOptions): Promise<RunRecord> {
       wrkText: output,
       ...(serverCpuCores === undefined ? {} : { serverCpuCores }),
       ...(serverCpuUsPerRequest === undefined ? {} : { serverCpuUsPerRequest }),
+      ...(mainCpuUsPerRequest === undefined ? {} : { mainCpuUsPerRequest }),
       ...(serverRunqueueWait === undefined ? {} : { serverRunqueueWait }),
       ...(wrk.wrkCpuS === undefined ? {} : { wrkCpuCores: wrk.wrkCpuS / wrk.durationS }),
       ...(others === undefined
@@ -537,6 +544,7 @@ function report(
       { title: 'sock err', align: 'right' },
       { title: 'server CPU', align: 'right' },
       { title: 'CPU/req', align: 'right' },
+      { title: 'main/req', align: 'right' },
       { title: 'wrk CPU', align: 'right' },
       { title: 'other CPU', align: 'right' },
     ],
@@ -551,6 +559,7 @@ function report(
       String(socketErrorCount(r.wrk)),
       formatPercent(r.serverCpuCores),
       r.serverCpuUsPerRequest === undefined ? 'n/a' : `${r.serverCpuUsPerRequest.toFixed(0)} us`,
+      r.mainCpuUsPerRequest === undefined ? 'n/a' : `${r.mainCpuUsPerRequest.toFixed(0)} us`,
       formatPercent(r.wrkCpuCores),
       formatPercent(r.otherCpuCores),
     ]),
@@ -589,7 +598,7 @@ function report(
     `Reconciliation (delivery_webhook_requests_total{source="${spec.source}",event="${spec.event}"}): ${reconciled.join('; ')}.`,
     `wrk -t${SETTINGS.threads} -c${SETTINGS.connections} -d${SETTINGS.durationS}s --timeout ${SETTINGS.timeoutS}s --latency, ` +
       `after a ${WARMUP.durationS} s warm-up; each target started afresh; ${cpus().length} CPUs; 127.0.0.1 only. ` +
-      'CPU: 100% = one core busy; CPU/req = server CPU time per answered request; "other" = all other processes ' +
+      'CPU: 100% = one core busy; CPU/req = server CPU time per answered request, main/req = that of its main thread; "other" = all other processes ' +
       'on the machine meanwhile (a lower bound: short-lived ones are missed).' +
       (rounds > 1
         ? ` Each row is the round with the median req/s of ${rounds}; the targets use those rows.`

@@ -79,7 +79,9 @@ export class Tx {
     const series = new Map<string, SeriesRecord>();
     for (const op of this.#ops) {
       const record = this.#apply(op);
-      if (record !== undefined) series.set(`${record.metric}\u0000${JSON.stringify(record.labels)}`, record);
+      if (record !== undefined) {
+        series.set(`${record.metric}\u0000${record.key ?? JSON.stringify(record.labels)}`, record);
+      }
     }
     return {
       series: [...series.values()],

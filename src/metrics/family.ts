@@ -17,6 +17,8 @@ export interface FamilyDef {
 
 interface Series {
   readonly view: FamilyView;
+  /** Its key in the family's table (the same string, not a copy): tells writes of it apart. */
+  readonly key: string;
   /** The block the series was created in; any change to the series marks it changed. */
   readonly block: SeriesBlock;
   readonly labels: readonly string[];
@@ -334,7 +336,7 @@ export class FamilyView {
     const key = this.#key(labels);
     if (!this.#table.delete(key)) return undefined;
     this.#size--;
-    return { metric: this.family.name, labels: this.#labelObject(labels), value: null };
+    return { metric: this.family.name, labels: this.#labelObject(labels), key, value: null };
   }
 
   /** Forgets every series of this view; returns the deletions to hand to the Store. */
@@ -343,7 +345,7 @@ export class FamilyView {
     for (const [key, s] of this.#table.map) {
       if (s.view !== this) continue;
       this.#table.delete(key);
-      removed.push({ metric: this.family.name, labels: this.#labelObject(s.labels), value: null });
+      removed.push({ metric: this.family.name, labels: this.#labelObject(s.labels), key, value: null });
     }
     this.#size = 0;
     return removed;
@@ -353,7 +355,7 @@ export class FamilyView {
   zero(labels: readonly string[]): SeriesRecord {
     const key = this.#key(labels);
     if (!this.#table.map.has(key)) this.#size++;
-    return this.#record(this.#table.put(key, (block) => this.#create(labels, block)));
+    return this.#record(this.#table.put(key, (block) => this.#create(key, labels, block)));
   }
 
   restore(record: SeriesRecord): boolean {
@@ -364,7 +366,7 @@ export class FamilyView {
     const key = this.#key(labels);
     if (!this.#table.map.has(key)) this.#size++;
     this.#table.put(key, (block) => {
-      const s = this.#create(labels, block);
+      const s = this.#create(key, labels, block);
       if (value.kind === 'histogram') {
         s.counts = [...value.counts];
         s.sum = value.sum;
@@ -409,15 +411,16 @@ export class FamilyView {
     let s = this.#table.map.get(key);
     if (s === undefined) {
       if (this.#size >= this.maxSeries) throw new SeriesBudgetError(this.family.name, this.maxSeries);
-      s = this.#table.put(key, (block) => this.#create(labels, block));
+      s = this.#table.put(key, (block) => this.#create(key, labels, block));
       this.#size++;
     }
     return s;
   }
 
-  #create(labels: readonly string[], block: SeriesBlock): Series {
+  #create(key: string, labels: readonly string[], block: SeriesBlock): Series {
     return {
       view: this,
+      key,
       block,
       labels: [...labels],
       labelBytes: undefined,
@@ -447,6 +450,6 @@ export class FamilyView {
       s.counts === undefined
         ? { kind: 'number', value: s.value }
         : { kind: 'histogram', counts: [...s.counts], sum: s.sum, count: s.count };
-    return { metric: this.family.name, labels: this.#labelObject(s.labels), value };
+    return { metric: this.family.name, labels: this.#labelObject(s.labels), key: s.key, value };
   }
 }

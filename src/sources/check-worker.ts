@@ -19,8 +19,12 @@ secrets.watch({
   warn: (obj, msg) => send({ type: 'log', level: 'warn', obj, msg }),
 });
 
-port.on('message', (req: CheckRequest) => {
-  void runCheck(SOURCE_CHECKS[req.source], req.headers, Buffer.from(req.body), secrets).then((checked) =>
-    send({ type: 'checked', id: req.id, checked }),
-  );
+port.on('message', (requests: CheckRequest[]) => {
+  void Promise.all(
+    requests.map(async (req) => ({
+      id: req.id,
+      checked: await runCheck(SOURCE_CHECKS[req.source], req.headers, Buffer.from(req.body), secrets),
+    })),
+  ).then((results) => send({ type: 'checked', results }));
 });
+send({ type: 'ready' });

@@ -31,8 +31,6 @@ CREATE TABLE IF NOT EXISTS claims (
 
 const PRUNE_EVERY_S = 60;
 
-type PendingSeries = { metric: string; labels: string; value: string | null };
-
 /**
  * The embedded default store: SQLite in WAL mode in `DATA_DIR`. Writes that arrive in the same
  * event-loop turn are committed in one transaction (group commit) and every caller is answered
@@ -54,7 +52,7 @@ export class SqliteStore implements Store {
     upsertClaim: Database.Statement;
     getClaim: Database.Statement;
   };
-  #series = new Map<string, PendingSeries>();
+  #series = new Map<string, SeriesRecord>();
   #state = new Map<string, StateWrite>();
   #claims = new Map<string, number>();
   #waiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
@@ -158,14 +156,10 @@ export class SqliteStore implements Store {
 
   write(batch: WriteBatch): Promise<void> {
     if (this.#closed) return Promise.reject(new StoreUnavailableError('the store is closed'));
-    for (const s of batch.series ?? []) {
-      const labels = JSON.stringify(s.labels);
-      this.#series.set(`${s.metric}\u0000${labels}`, {
-        metric: s.metric,
-        labels,
-        value: s.value === null ? null : encodeValue(s.value),
-      });
-    }
+    // Kept as given and encoded at commit: a series written by many deliveries of one turn is
+    // encoded once. The family's key, when given, spares serialising labels to match writes.
+    for (const s of batch.series ?? [])
+      this.#series.set(`${s.metric}\u0000${s.key ?? JSON.stringify(s.labels)}`, s);
     for (const w of batch.state ?? []) this.#state.set(w.key, w);
     for (const c of batch.claims ?? []) this.#claims.set(c.key, c.expiresAt);
     return new Promise((resolve, reject) => {
@@ -198,8 +192,9 @@ export class SqliteStore implements Store {
     try {
       this.#db.transaction(() => {
         for (const s of series.values()) {
-          if (s.value === null) this.#stmt.deleteSeries.run(s.metric, s.labels);
-          else this.#stmt.upsertSeries.run(s.metric, s.labels, s.value);
+          const labels = JSON.stringify(s.labels);
+          if (s.value === null) this.#stmt.deleteSeries.run(s.metric, labels);
+          else this.#stmt.upsertSeries.run(s.metric, labels, encodeValue(s.value));
         }
         for (const w of state.values()) {
           if (w.value === null) this.#stmt.deleteState.run(w.key);

@@ -20,6 +20,11 @@ export interface SeriesRecord {
   readonly metric: string;
   /** Label names to values, in the metric's label order. */
   readonly labels: Readonly<Record<string, string>>;
+  /**
+   * Optional: a string that tells this label set apart from the metric's others (a family's
+   * own series key), so a store can match writes of one series without serialising labels.
+   */
+  readonly key?: string;
   /** The full value, or `null` to forget the series. */
   readonly value: SeriesValue | null;
 }

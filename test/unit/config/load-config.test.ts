@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../../../src/config.js';
 import { tempDir } from '../../helpers/temp-dir.js';
@@ -20,6 +21,21 @@ describe('loadConfig', () => {
     assert.ok(config.catalog.byName.has('deployments_total'));
     assert.ok(config.catalog.byName.has('release_pressure'));
     assert.equal(config.secrets.has('AUTH_TOKEN'), false);
+    // auto: every core but one, at most 4.
+    assert.equal(config.webhookThreads, Math.max(0, Math.min(4, availableParallelism() - 1)));
+  });
+
+  it('takes WEBHOOK_THREADS as a whole number from 0 to 16, or auto', () => {
+    assert.equal(loadConfig({ WEBHOOK_THREADS: '0' }).webhookThreads, 0);
+    assert.equal(loadConfig({ WEBHOOK_THREADS: '16' }).webhookThreads, 16);
+    for (const bad of ['-1', '17', '1.5', 'many']) {
+      assert.throws(
+        () => loadConfig({ WEBHOOK_THREADS: bad }),
+        (err: unknown) =>
+          err instanceof ConfigError &&
+          err.message.includes(`WEBHOOK_THREADS: '${bad}' is not 'auto' or a whole number from 0 to 16`),
+      );
+    }
   });
 
   it('names every bad variable in one error', () => {
@@ -35,6 +51,7 @@ describe('loadConfig', () => {
         SCRAPE_LOOKBACK: 'a day',
         API_MAX_RPS: 'fast',
         LOG_LEVEL: 'loud',
+        WEBHOOK_THREADS: 'all',
         GITLAB_URL: 'gitlab.example.com',
         GITHUB_REPOS: 'just-a-name',
         OTEL_EXPORTER_OTLP_PROTOCOL: 'carrier-pigeon',
@@ -58,8 +75,9 @@ describe('loadConfig', () => {
       'SCRAPE_SCHEDULE',
       'SECRETS_DIR',
       'TRACKED_REFS',
+      'WEBHOOK_THREADS',
     ]);
-    assert.match(error.message, /^Invalid configuration \(11 problems\):/);
+    assert.match(error.message, /^Invalid configuration \(12 problems\):/);
     assert.match(error.message, /LISTEN_ADDRESS: 'nope' is not host:port/);
     assert.match(error.message, /METRICS_CATALOG: metrics\.x_total\.type/);
   });
