@@ -35,6 +35,7 @@ function describeConfig(config: Config): string {
     `  SCRAPE_LOOKBACK: ${config.scrape.lookbackSeconds}s`,
     `  API_MAX_RPS: ${config.scrape.apiMaxRps}`,
     `  LOG_LEVEL: ${config.logLevel}`,
+    `  WEBHOOK_THREADS: ${config.webhookThreads}`,
     `  SECRETS_DIR: ${config.secretsDir ?? 'unset'}`,
     ...secrets,
   ].join('\n');

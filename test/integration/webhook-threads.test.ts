@@ -35,11 +35,12 @@ async function deliverMix(url: string): Promise<Array<{ status: number; outcome?
         jobHook({
           id,
           status,
-          startedAt: status === 'pending' ? undefined : '2026-11-20T10:00:05.000Z',
-          finishedAt: status === 'success' || status === 'failed' ? '2026-11-20T10:01:05.000Z' : undefined,
-          duration: status === 'success' || status === 'failed' ? 60 : undefined,
           queued: 5,
           runnerType: 'instance_type',
+          ...(status === 'pending' ? {} : { startedAt: '2026-11-20T10:00:05.000Z' }),
+          ...(status === 'success' || status === 'failed'
+            ? { finishedAt: '2026-11-20T10:01:05.000Z', duration: 60 }
+            : {}),
         }),
         { key: `k-${id}-${status}` },
       ),
