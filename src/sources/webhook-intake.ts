@@ -30,9 +30,27 @@ export interface WebhookRoute {
   readonly deliveryHeader: string;
 }
 
-/** True when the request's content type is one of `types`, or it has no body at all. */
-function contentTypeFits(req: IncomingMessage, types: readonly string[]): boolean {
-  return typeis(req, types as string[]) !== false;
+const MAX_PROJECT_CHILDREN = 10_000;
+
+/** Answers of content-type headers seen, so type-is parses each distinct header once. */
+const MAX_CACHED = 64;
+
+/**
+ * `contentTypeFits(req)`: true when the request's content type is one of `types`, or it has no
+ * body at all (type-is decides; its verdict on each distinct header value is kept).
+ */
+function contentTypeCheck(types: readonly string[]): (req: IncomingMessage) => boolean {
+  const seen = new Map<string, boolean>();
+  return (req) => {
+    if (!typeis.hasBody(req)) return true;
+    const value = req.headers['content-type'] ?? '';
+    let fits = seen.get(value);
+    if (fits === undefined) {
+      fits = typeis.is(value, types as string[]) !== false;
+      if (seen.size < MAX_CACHED) seen.set(value, fits);
+    }
+    return fits;
+  };
 }
 
 /**
@@ -54,6 +72,7 @@ export function webhookIntake(
 ): FastRoute {
   const { check } = steps;
   const { source } = check;
+  const contentTypeFits = contentTypeCheck(deps.contentTypes);
   const processing = deps.metrics.webhookProcessing.labels({ source });
   // prom-client hashes a label object on every call; the children of these bounded label sets
   // (event and outcome are closed sets) are looked up once.
@@ -67,13 +86,23 @@ export function webhookIntake(
     }
     child.inc();
   };
+  // Authentic projects only, so bounded by what the secrets admit; capped all the same.
+  const lastReceived = new Map<string, { set(value: number): void }>();
+  const noteReceived = (project: string) => {
+    let child = lastReceived.get(project);
+    if (child === undefined) {
+      child = deps.metrics.webhookLastReceived.labels({ source, project });
+      if (lastReceived.size < MAX_PROJECT_CHILDREN) lastReceived.set(project, child);
+    }
+    child.set(deps.clock.now() / 1000);
+  };
   return async (req: IncomingMessage): Promise<Answer> => {
     const started = process.hrtime.bigint();
     const event = steps.event(req);
     // Anything that ends before an outcome is set (415, 413, 400, 503, 500) is `rejected`.
     let outcome: WebhookOutcome = 'rejected';
     try {
-      if (!contentTypeFits(req, deps.contentTypes)) {
+      if (!contentTypeFits(req)) {
         throw new HttpError(415, `content type must be ${deps.contentTypes.join(' or ')}`);
       }
       const raw = await readRawBody(req);
@@ -92,7 +121,7 @@ export function webhookIntake(
         case 'failed':
           throw Object.assign(new Error(checked.message), { stack: checked.stack });
       }
-      deps.metrics.webhookLastReceived.set({ source, project: checked.project }, deps.clock.now() / 1000);
+      noteReceived(checked.project);
       if (checked.kind === 'invalid') {
         // Never 4xx for authentic JSON: GitLab disables hooks that keep answering 4xx.
         outcome = 'invalid';
