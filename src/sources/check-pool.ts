@@ -134,8 +134,9 @@ export class ThreadChecker implements WebhookChecker {
   }
 
   /**
-   * Sends the thread's queue as one message. A thread has one batch at a time; what arrives
-   * meanwhile goes with the next, so batches grow with the load and a lone request goes at once.
+   * Sends up to MAX_BATCH queued requests as one message. A thread has at most MAX_BATCHES
+   * messages at once; what arrives meanwhile waits for the next, so batches grow with the load
+   * and a lone request goes at once.
    */
   #send(t: Thread): void {
     if (t.queue.length === 0) return;
