@@ -8,6 +8,8 @@ import { Worker } from 'node:worker_threads';
 export function startWorker(from: string, name: string, workerData: unknown): Worker {
   if (!from.endsWith('.ts')) return new Worker(new URL(`./${name}.js`, from), { workerData });
   const url = new URL(`./${name}.ts`, from).href;
-  const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(url)}); })`;
+  // Resolved here, next to the sources: the bootstrap itself would resolve from the working directory.
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const boot = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(url)}); })`;
   return new Worker(boot, { eval: true, workerData });
 }
