@@ -20,7 +20,7 @@ export async function backfill(
   config: Config,
   deps: { log: Logger; clock: Clock; sinceSeconds: number; out: NodeJS.WriteStream },
 ): Promise<{ errors: number }> {
-  const store = new SqliteStore(config.dataDir, deps.clock);
+  const store = new SqliteStore(config.dataDir, deps.clock, { log: deps.log });
   try {
     const registry = new Registry();
     const metrics = createServiceMetrics(registry);

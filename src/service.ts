@@ -46,7 +46,7 @@ export async function startService(
   deps: { log: Logger; clock: Clock; scrape?: boolean; requestTimeoutMs?: number },
 ): Promise<RunningService> {
   const { log, clock } = deps;
-  const store = new SqliteStore(config.dataDir, clock);
+  const store = new SqliteStore(config.dataDir, clock, { log: log.child({ component: 'store' }) });
   const registry = new Registry();
   const metrics = createServiceMetrics(registry);
   metrics.experiments.inc(config.catalog.metrics.filter((m) => m.experiment).length);

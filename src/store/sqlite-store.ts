@@ -1,7 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
+import { Checkpointer } from './checkpointer.js';
 import {
   type SeriesRecord,
   type SeriesValue,
@@ -29,7 +31,13 @@ CREATE TABLE IF NOT EXISTS claims (
 ) WITHOUT ROWID;
 `;
 
+const OWNER_SCHEMA = `CREATE TABLE IF NOT EXISTS owner (id INTEGER PRIMARY KEY, pid INTEGER NOT NULL);`;
+
 const PRUNE_EVERY_S = 60;
+/** SQLite's default: its automatic checkpoint, used while the checkpointer thread is not running. */
+const AUTOCHECKPOINT_FRAMES = 1000;
+/** After the WAL starts over, its file is cut back to this many bytes. */
+const WAL_SIZE_LIMIT = 16 * 1024 * 1024;
 
 /**
  * The embedded default store: SQLite in WAL mode in `DATA_DIR`. Writes that arrive in the same
@@ -41,6 +49,8 @@ const PRUNE_EVERY_S = 60;
 export class SqliteStore implements Store {
   readonly kind = 'embedded' as const;
   readonly #db: Database.Database;
+  readonly #owner: Database.Database | undefined;
+  readonly #checkpointer: Checkpointer;
   readonly #clock: Clock;
   readonly #stmt: {
     upsertSeries: Database.Statement;
@@ -60,19 +70,38 @@ export class SqliteStore implements Store {
   #closed = false;
   #lastError: Error | undefined;
   #lastPrune = 0;
+  #checkpointingStarted: () => void = () => {};
+  readonly #checkpointing = new Promise<void>((resolve) => {
+    this.#checkpointingStarted = resolve;
+  });
+  #endScheduled = false;
+  /** The checkpointer asked that no write transaction start (see Checkpointer). */
+  #holding = false;
+  /** A commit came while holding. */
+  #deferred = false;
+  /** The WAL is all copied: the next write must not reuse an older read transaction. */
+  #freshRead = false;
 
-  constructor(dataDir: string, clock: Clock) {
+  constructor(dataDir: string, clock: Clock, options: { log?: Logger } = {}) {
     this.#clock = clock;
+    const file = join(dataDir, 'delivery-metrics.sqlite');
     try {
       mkdirSync(dataDir, { recursive: true });
-      this.#db = new Database(join(dataDir, 'delivery-metrics.sqlite'), { timeout: 100 });
+      // One process owns DATA_DIR: a second one would overwrite the first one's numbers. The
+      // data itself cannot hold that lock: the checkpointer thread needs its own connection.
+      this.#owner = new Database(join(dataDir, 'delivery-metrics.lock'), { timeout: 100 });
+      this.#owner.pragma('locking_mode = EXCLUSIVE');
+      this.#owner.exec(OWNER_SCHEMA);
+      this.#owner.prepare('INSERT OR REPLACE INTO owner (id, pid) VALUES (1, ?)').run(process.pid);
+      this.#db = new Database(file, { timeout: 100 });
       this.#db.pragma('journal_mode = WAL');
       this.#db.pragma('synchronous = NORMAL');
-      // One process owns DATA_DIR: a second one would overwrite the first one's numbers.
-      this.#db.pragma('locking_mode = EXCLUSIVE');
-      this.#db.exec('BEGIN EXCLUSIVE; COMMIT;');
+      // SQLite's own checkpoints, in a commit on this thread, until the checkpointer thread runs.
+      this.#db.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_FRAMES}`);
+      this.#db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT}`);
       this.#db.exec(SCHEMA);
     } catch (err) {
+      this.#owner?.close();
       const code = (err as { code?: string }).code;
       const hint =
         code === 'SQLITE_BUSY'
@@ -97,6 +126,33 @@ export class SqliteStore implements Store {
       upsertClaim: db.prepare('INSERT OR REPLACE INTO claims (key, expires_at) VALUES (?, ?)'),
       getClaim: db.prepare('SELECT 1 FROM claims WHERE key = ? AND expires_at > ?'),
     };
+    this.#checkpointer = new Checkpointer(
+      file,
+      {
+        // Once the thread runs, no commit here checkpoints; if it stops, SQLite's checkpoints resume.
+        running: (running) => {
+          if (!this.#closed) this.#db.pragma(`wal_autocheckpoint = ${running ? 0 : AUTOCHECKPOINT_FRAMES}`);
+          if (running) this.#checkpointingStarted();
+        },
+        hold: () => {
+          this.#holding = true;
+        },
+        release: (restart) => {
+          this.#holding = false;
+          if (restart) this.#freshRead = true;
+          if (this.#deferred) {
+            this.#deferred = false;
+            this.#commit();
+          }
+        },
+      },
+      options.log,
+    );
+  }
+
+  /** Resolves once the checkpointer thread runs (tests wait for it; the service need not). */
+  whenCheckpointing(): Promise<void> {
+    return this.#checkpointing;
   }
 
   async ping(): Promise<void> {
@@ -127,6 +183,7 @@ export class SqliteStore implements Store {
     if (this.#closed) throw new StoreUnavailableError('the store is closed');
     const pending = this.#claims.get(key);
     if (pending !== undefined) return pending > this.#clock.nowSeconds();
+    this.#read();
     return this.#stmt.getClaim.get(key, this.#clock.nowSeconds()) !== undefined;
   }
 
@@ -134,6 +191,7 @@ export class SqliteStore implements Store {
     if (this.#closed) throw new StoreUnavailableError('the store is closed');
     const pending = this.#state.get(key);
     if (pending !== undefined) return pending.value === null ? undefined : pending.value;
+    this.#read();
     const row = this.#stmt.getState.get(key, this.#clock.nowSeconds()) as { value: string } | undefined;
     return row === undefined ? undefined : JSON.parse(row.value);
   }
@@ -152,6 +210,27 @@ export class SqliteStore implements Store {
       else found.set(key, w.value);
     }
     return [...found].map(([key, value]) => ({ key, value }));
+  }
+
+  /**
+   * Point reads of one event-loop turn share one read transaction, ended by the turn's commit
+   * or right after the turn. Each read on its own would take and drop the database's shared
+   * locks (four system calls); together they take them once.
+   */
+  #read(): void {
+    if (this.#db.inTransaction) return;
+    this.#db.exec('BEGIN');
+    if (!this.#endScheduled) {
+      this.#endScheduled = true;
+      setImmediate(() => {
+        this.#endScheduled = false;
+        try {
+          if (this.#db.open && this.#db.inTransaction) this.#db.exec('COMMIT');
+        } catch {
+          // Nothing was written in it; the next read or commit finds the connection as it is.
+        }
+      });
+    }
   }
 
   write(batch: WriteBatch): Promise<void> {
@@ -180,6 +259,13 @@ export class SqliteStore implements Store {
 
   #commit(): void {
     this.#scheduled = false;
+    if (this.#holding) {
+      this.#deferred = true;
+      return;
+    }
+    // SQLite starts the WAL over in a write whose read began with all of the WAL copied.
+    if (this.#freshRead && this.#db.inTransaction) this.#db.exec('COMMIT');
+    this.#freshRead = false;
     const waiters = this.#waiters;
     const series = this.#series;
     const state = this.#state;
@@ -190,7 +276,9 @@ export class SqliteStore implements Store {
     this.#claims = new Map();
     const now = this.#clock.nowSeconds();
     try {
-      this.#db.transaction(() => {
+      // Inside the turn's read transaction, if one is open: it becomes the write.
+      if (!this.#db.inTransaction) this.#db.exec('BEGIN');
+      {
         for (const s of series.values()) {
           const labels = JSON.stringify(s.labels);
           if (s.value === null) this.#stmt.deleteSeries.run(s.metric, labels);
@@ -206,9 +294,11 @@ export class SqliteStore implements Store {
           this.#db.prepare('DELETE FROM claims WHERE expires_at <= ?').run(now);
           this.#db.prepare('DELETE FROM state WHERE expires_at IS NOT NULL AND expires_at <= ?').run(now);
         }
-      })();
+      }
+      this.#db.exec('COMMIT');
       this.#lastError = undefined;
     } catch (err) {
+      if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
       this.#lastError = err as Error;
       const failure = new StoreUnavailableError('the store could not save the change', { cause: err });
       for (const w of waiters) w.reject(failure);
@@ -219,9 +309,14 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     if (this.#closed) return;
-    if (this.#scheduled) this.#commit();
+    this.#holding = false;
+    if (this.#scheduled || this.#deferred) this.#commit();
+    if (this.#db.inTransaction) this.#db.exec('COMMIT');
     this.#closed = true;
+    await this.#checkpointer.close();
+    // The last connection to close copies what is left of the WAL and removes it.
     this.#db.close();
+    this.#owner?.close();
   }
 }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { SqliteStore } from '../../../src/store/sqlite-store.js';
 import { StoreUnavailableError } from '../../../src/store/store.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
@@ -98,6 +99,46 @@ describe('SqliteStore', () => {
         err instanceof StoreUnavailableError && /another delivery-metrics process/.test(err.message),
     );
     await store.close();
+  });
+
+  it('copies the WAL into the database file on its own thread while it stays open', async () => {
+    const store = new SqliteStore(dir, clock);
+    await store.whenCheckpointing();
+    const dbFile = join(dir, 'delivery-metrics.sqlite');
+    const before = statSync(dbFile).size;
+    const value = 'x'.repeat(1000);
+    await store.write({
+      state: Array.from({ length: 2000 }, (_, i) => ({ key: `k:${i}`, value })),
+    });
+    // No commit on this thread checkpoints (wal_autocheckpoint is off): only the thread can.
+    const deadline = Date.now() + 5000;
+    while (statSync(dbFile).size < before + 2_000_000 && Date.now() < deadline) await sleep(50);
+    assert.ok(statSync(dbFile).size >= before + 2_000_000, `database file is ${statSync(dbFile).size} bytes`);
+    assert.equal(await store.getState('k:1999'), value);
+    await store.close();
+    assert.equal(existsSync(`${dbFile}-wal`), false, 'a clean close leaves no WAL behind');
+  });
+
+  it('keeps the WAL bounded while commits come faster than the disk takes them', async () => {
+    const store = new SqliteStore(dir, clock);
+    await store.whenCheckpointing();
+    const wal = join(dir, 'delivery-metrics.sqlite-wal');
+    const value = 'y'.repeat(2000);
+    // Commits back to back, 80 KB each, until 160 MB of rows are in: far beyond HARD_FRAMES
+    // (64 MiB), with no pause for the checkpointer thread to catch up.
+    let id = 0;
+    let largest = 0;
+    try {
+      while (id < 80_000) {
+        await store.write({ state: Array.from({ length: 40 }, () => ({ key: `s:${id++}`, value })) });
+        await store.getState(`s:${id - 1}`);
+        if (id % 4000 === 0) largest = Math.max(largest, statSync(wal).size);
+      }
+      assert.ok(largest < 128 * 1024 * 1024, `the WAL file reached ${largest} bytes`);
+      assert.equal(await store.getState('s:0'), value);
+    } finally {
+      await store.close();
+    }
   });
 
   it('rejects writes and pings after close', async () => {

@@ -1,0 +1,167 @@
+import type { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import { startWorker } from '../worker-thread.js';
+
+export interface CheckpointerData {
+  readonly file: string;
+  readonly everyMs: number;
+  readonly holdFrames: number;
+  readonly hardFrames: number;
+  readonly holdGapMs: number;
+}
+
+export type FromCheckpointer =
+  | { type: 'ready' }
+  | { type: 'pass'; log: number; checkpointed: number; ms: number }
+  | { type: 'error'; message: string }
+  | { type: 'hold'; id: number; hard: boolean }
+  | { type: 'release'; id: number; complete: boolean };
+
+export type ToCheckpointer =
+  { type: 'close' } | { type: 'held'; id: number } | { type: 'cancel'; id: number };
+
+/** What the checkpointer needs of the connection that commits (SqliteStore). */
+export interface CheckpointerHost {
+  /** The thread runs passes (true), or has stopped and the host must checkpoint itself (false). */
+  running(running: boolean): void;
+  /** Start no write transaction until `release`. Called between two commits. */
+  hold(): void;
+  /** Commits may go on. `restart`: the WAL is all copied, so the next commit starts it over. */
+  release(restart: boolean): void;
+}
+
+/** How often the thread copies the WAL into the database file. */
+const EVERY_MS = 100;
+/**
+ * WAL frames (4 KiB pages) past which the thread asks for a hold: 16 MiB. Under steady traffic
+ * a commit always lands while a pass copies, so SQLite, which starts the WAL over only when a
+ * commit finds all of it copied, never would.
+ */
+const HOLD_FRAMES = 4096;
+/**
+ * Past this (64 MiB), commits come faster than the disk takes them: they are held until the
+ * WAL starts over, however long that takes. Answers slow down instead of the WAL growing
+ * without end, as they did when SQLite checkpointed in the commit.
+ */
+const HARD_FRAMES = 16_384;
+/** At most one hold per this long, below HARD_FRAMES. */
+const HOLD_GAP_MS = 500;
+/** Below HARD_FRAMES commits are not held longer than this: a slow disk costs a bigger WAL. */
+const HOLD_MAX_MS = 50;
+/** Past HARD_FRAMES, the longest hold: if the thread is stuck, commits go on. */
+const HARD_HOLD_MAX_MS = 5000;
+/** A thread that died is started again after this long. */
+const RESTART_MS = 1000;
+/** A pass slower than this is logged: the disk is struggling. */
+const SLOW_PASS_MS = 1000;
+
+/**
+ * Runs the store's WAL checkpoints on a thread of their own (checkpoint-worker.ts). A
+ * checkpoint copies the WAL into the database file and fsyncs both; done by SQLite's
+ * automatic checkpoint, in a commit on the main thread, it stalled every answer for 20 to
+ * 800 ms every few thousand webhooks on this project's test machine.
+ */
+export class Checkpointer {
+  readonly #data: CheckpointerData = {
+    file: '',
+    everyMs: EVERY_MS,
+    holdFrames: HOLD_FRAMES,
+    hardFrames: HARD_FRAMES,
+    holdGapMs: HOLD_GAP_MS,
+  };
+  readonly #host: CheckpointerHost;
+  readonly #log: Logger | undefined;
+  #worker: Worker | undefined;
+  #restart: NodeJS.Timeout | undefined;
+  #closed = false;
+  #running = false;
+  #hold: { id: number; timer: NodeJS.Timeout } | undefined;
+  #holds = { asked: 0, restarted: 0, timedOut: 0 };
+
+  constructor(file: string, host: CheckpointerHost, log: Logger | undefined) {
+    this.#data = { ...this.#data, file };
+    this.#host = host;
+    this.#log = log;
+    this.#start();
+  }
+
+  /** Holds asked for by the thread, those that started the WAL over, and those cut short. */
+  get holds(): { asked: number; restarted: number; timedOut: number } {
+    return { ...this.#holds };
+  }
+
+  #start(): void {
+    const worker = startWorker(import.meta.url, 'checkpoint-worker', this.#data);
+    this.#worker = worker;
+    worker.on('message', (m: FromCheckpointer) => this.#receive(worker, m));
+    worker.on('error', (err) => this.#log?.error({ err }, 'checkpointer thread failed'));
+    // After the listeners: adding a 'message' listener refs the worker again.
+    worker.unref();
+    worker.on('exit', () => {
+      this.#endHold(false);
+      if (this.#running) {
+        this.#running = false;
+        if (!this.#closed) this.#host.running(false);
+      }
+      if (this.#closed || this.#worker !== worker) return;
+      this.#worker = undefined;
+      this.#log?.warn('checkpointer thread stopped; starting it again');
+      this.#restart = setTimeout(() => {
+        this.#restart = undefined;
+        if (!this.#closed) this.#start();
+      }, RESTART_MS);
+      this.#restart.unref();
+    });
+  }
+
+  #receive(worker: Worker, m: FromCheckpointer): void {
+    if (m.type === 'ready') {
+      this.#running = true;
+      this.#host.running(true);
+    } else if (m.type === 'pass') {
+      if (m.ms > SLOW_PASS_MS)
+        this.#log?.warn({ ms: Math.round(m.ms), frames: m.log }, 'slow WAL checkpoint');
+    } else if (m.type === 'error') {
+      this.#log?.warn({ err: m.message }, 'WAL checkpoint failed; retrying on the next pass');
+    } else if (m.type === 'hold') {
+      if (this.#closed || this.#hold !== undefined) return;
+      this.#holds.asked += 1;
+      this.#host.hold();
+      const timer = setTimeout(
+        () => {
+          this.#holds.timedOut += 1;
+          worker.postMessage({ type: 'cancel', id: m.id } satisfies ToCheckpointer);
+          this.#endHold(false);
+        },
+        m.hard ? HARD_HOLD_MAX_MS : HOLD_MAX_MS,
+      );
+      this.#hold = { id: m.id, timer };
+      worker.postMessage({ type: 'held', id: m.id } satisfies ToCheckpointer);
+    } else if (m.type === 'release' && this.#hold?.id === m.id) {
+      if (m.complete) this.#holds.restarted += 1;
+      this.#endHold(m.complete);
+    }
+  }
+
+  #endHold(restart: boolean): void {
+    if (this.#hold === undefined) return;
+    clearTimeout(this.#hold.timer);
+    this.#hold = undefined;
+    this.#host.release(restart);
+  }
+
+  /** Stops the thread and closes its connection; the host's connection can then close. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#endHold(false);
+    if (this.#restart !== undefined) clearTimeout(this.#restart);
+    const worker = this.#worker;
+    this.#worker = undefined;
+    if (worker === undefined) return;
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    worker.postMessage({ type: 'close' } satisfies ToCheckpointer);
+    const timeout = setTimeout(() => void worker.terminate(), 2000);
+    await exited;
+    clearTimeout(timeout);
+  }
+}
