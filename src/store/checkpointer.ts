@@ -62,13 +62,7 @@ const SLOW_PASS_MS = 1000;
  * 800 ms every few thousand webhooks on this project's test machine.
  */
 export class Checkpointer {
-  readonly #data: CheckpointerData = {
-    file: '',
-    everyMs: EVERY_MS,
-    holdFrames: HOLD_FRAMES,
-    hardFrames: HARD_FRAMES,
-    holdGapMs: HOLD_GAP_MS,
-  };
+  readonly #data: CheckpointerData;
   readonly #host: CheckpointerHost;
   readonly #log: Logger | undefined;
   #worker: Worker | undefined;
@@ -76,18 +70,18 @@ export class Checkpointer {
   #closed = false;
   #running = false;
   #hold: { id: number; timer: NodeJS.Timeout } | undefined;
-  #holds = { asked: 0, restarted: 0, timedOut: 0 };
 
   constructor(file: string, host: CheckpointerHost, log: Logger | undefined) {
-    this.#data = { ...this.#data, file };
+    this.#data = {
+      file,
+      everyMs: EVERY_MS,
+      holdFrames: HOLD_FRAMES,
+      hardFrames: HARD_FRAMES,
+      holdGapMs: HOLD_GAP_MS,
+    };
     this.#host = host;
     this.#log = log;
     this.#start();
-  }
-
-  /** Holds asked for by the thread, those that started the WAL over, and those cut short. */
-  get holds(): { asked: number; restarted: number; timedOut: number } {
-    return { ...this.#holds };
   }
 
   #start(): void {
@@ -125,11 +119,9 @@ export class Checkpointer {
       this.#log?.warn({ err: m.message }, 'WAL checkpoint failed; retrying on the next pass');
     } else if (m.type === 'hold') {
       if (this.#closed || this.#hold !== undefined) return;
-      this.#holds.asked += 1;
       this.#host.hold();
       const timer = setTimeout(
         () => {
-          this.#holds.timedOut += 1;
           worker.postMessage({ type: 'cancel', id: m.id } satisfies ToCheckpointer);
           this.#endHold(false);
         },
@@ -138,7 +130,6 @@ export class Checkpointer {
       this.#hold = { id: m.id, timer };
       worker.postMessage({ type: 'held', id: m.id } satisfies ToCheckpointer);
     } else if (m.type === 'release' && this.#hold?.id === m.id) {
-      if (m.complete) this.#holds.restarted += 1;
       this.#endHold(m.complete);
     }
   }

@@ -278,22 +278,20 @@ export class SqliteStore implements Store {
     try {
       // Inside the turn's read transaction, if one is open: it becomes the write.
       if (!this.#db.inTransaction) this.#db.exec('BEGIN');
-      {
-        for (const s of series.values()) {
-          const labels = JSON.stringify(s.labels);
-          if (s.value === null) this.#stmt.deleteSeries.run(s.metric, labels);
-          else this.#stmt.upsertSeries.run(s.metric, labels, encodeValue(s.value));
-        }
-        for (const w of state.values()) {
-          if (w.value === null) this.#stmt.deleteState.run(w.key);
-          else this.#stmt.upsertState.run(w.key, JSON.stringify(w.value), w.expiresAt ?? null);
-        }
-        for (const [key, expiresAt] of claims) this.#stmt.upsertClaim.run(key, expiresAt);
-        if (now - this.#lastPrune >= PRUNE_EVERY_S) {
-          this.#lastPrune = now;
-          this.#db.prepare('DELETE FROM claims WHERE expires_at <= ?').run(now);
-          this.#db.prepare('DELETE FROM state WHERE expires_at IS NOT NULL AND expires_at <= ?').run(now);
-        }
+      for (const s of series.values()) {
+        const labels = JSON.stringify(s.labels);
+        if (s.value === null) this.#stmt.deleteSeries.run(s.metric, labels);
+        else this.#stmt.upsertSeries.run(s.metric, labels, encodeValue(s.value));
+      }
+      for (const w of state.values()) {
+        if (w.value === null) this.#stmt.deleteState.run(w.key);
+        else this.#stmt.upsertState.run(w.key, JSON.stringify(w.value), w.expiresAt ?? null);
+      }
+      for (const [key, expiresAt] of claims) this.#stmt.upsertClaim.run(key, expiresAt);
+      if (now - this.#lastPrune >= PRUNE_EVERY_S) {
+        this.#lastPrune = now;
+        this.#db.prepare('DELETE FROM claims WHERE expires_at <= ?').run(now);
+        this.#db.prepare('DELETE FROM state WHERE expires_at IS NOT NULL AND expires_at <= ?').run(now);
       }
       this.#db.exec('COMMIT');
       this.#lastError = undefined;
