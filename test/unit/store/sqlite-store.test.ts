@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import Database from 'better-sqlite3';
 import { SqliteStore } from '../../../src/store/sqlite-store.js';
 import { StoreUnavailableError } from '../../../src/store/store.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
@@ -137,6 +138,48 @@ describe('SqliteStore', () => {
       assert.ok(largest < 128 * 1024 * 1024, `the WAL file reached ${largest} bytes`);
       assert.equal(await store.getState('s:0'), value);
     } finally {
+      await store.close();
+    }
+  });
+
+  it('removes expired claims and state a slice of keys at a time, and keeps the rest', async () => {
+    const store = new SqliteStore(dir, clock, { prune: { slice: 100, everyMs: 0 } });
+    const now = clock.nowSeconds();
+    const key = (prefix: string, i: number) => `${prefix}:${String(i).padStart(4, '0')}`;
+    // Every other key expires in 10 s; a tenth of the state never does.
+    await store.write({
+      claims: Array.from({ length: 1000 }, (_, i) => ({
+        key: key('c', i),
+        expiresAt: now + (i % 2 === 0 ? 10 : 1000),
+      })),
+      state: Array.from({ length: 1000 }, (_, i) => ({
+        key: key('s', i),
+        value: i,
+        ...(i % 10 === 5 ? {} : { expiresAt: now + (i % 2 === 0 ? 10 : 1000) }),
+      })),
+    });
+    const db = new Database(join(dir, 'delivery-metrics.sqlite'), { readonly: true });
+    const rows = (table: string) => db.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
+    try {
+      clock.advance(11);
+      // One commit looks at one slice of 100 keys per table: it removes the 50 expired among them.
+      await store.write({});
+      assert.equal(rows('claims'), 950);
+      assert.equal(rows('state'), 950);
+      for (let i = 0; i < 10; i++) await store.write({});
+      assert.equal(rows('claims'), 500);
+      assert.equal(rows('state'), 500);
+      assert.equal(await store.hasClaim(key('c', 1)), true);
+      assert.equal(await store.hasClaim(key('c', 0)), false);
+      assert.equal(await store.getState(key('s', 999)), 999);
+      // Never expires: kept however often the sweep passes.
+      clock.advance(10_000);
+      for (let i = 0; i < 12; i++) await store.write({});
+      assert.equal(rows('claims'), 0);
+      assert.equal(rows('state'), 100);
+      assert.equal(await store.getState(key('s', 5)), 5);
+    } finally {
+      db.close();
       await store.close();
     }
   });
