@@ -590,8 +590,18 @@ function report(
         : ` and its main thread waited for a CPU ${formatPercent(r.serverRunqueueWait)} of the run`) +
       `, wrk ${formatPercent(r.wrkCpuCores)}`,
   );
+  // Each round runs the two targets back to back, so its ratio is the least disturbed by the
+  // machine's speed drifting between rounds.
+  const perRound = Array.from({ length: rounds }, (_, i) => {
+    const o = runs.find((r) => r.round === i + 1 && r.target === 'delivery-metrics');
+    const b = runs.find((r) => r.round === i + 1 && r.target === 'bare');
+    return o === undefined || b === undefined || b.wrk.okRps === 0
+      ? 'n/a'
+      : `${(o.wrk.okRps / b.wrk.okRps).toFixed(2)} (${formatRate(o.wrk.okRps)} / ${formatRate(b.wrk.okRps)})`;
+  });
   const notes = [
     ...spec.describe,
+    ...(rounds > 1 ? [`Ratio of each round (ours / bare, run back to back): ${perRound.join(', ')}.`] : []),
     `CPU (a Node server's JavaScript runs on one thread, so ~100% of a core is its ceiling): ${limits.join('; ')}.`,
     `Checks before measuring: ${OURS_CHECK_REQUESTS} requests to delivery-metrics, each answered 200 {"outcome":"processed"}; ` +
       `${spec.bare.checkRequests} to the bare server, each answered 2xx (${spec.bare.checkProves}).`,
