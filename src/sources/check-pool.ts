@@ -22,7 +22,14 @@ export interface CheckRequest {
   readonly id: number;
   readonly source: 'gitlab' | 'github';
   readonly headers: CheckHeaders;
-  readonly body: ArrayBuffer;
+  /** Where the body sits in the message's `bodies`. */
+  readonly offset: number;
+  readonly length: number;
+}
+/** One message: its requests, and their bodies one after another in one buffer. */
+export interface CheckBatch {
+  readonly requests: readonly CheckRequest[];
+  readonly bodies: ArrayBuffer;
 }
 export type CheckReply =
   | {
@@ -69,6 +76,7 @@ const MAX_BATCHES = 2;
 const RESTART_MS = 1_000;
 
 interface Pending {
+  readonly id: number;
   readonly source: 'gitlab' | 'github';
   readonly headers: CheckHeaders;
   readonly raw: Buffer;
@@ -79,7 +87,7 @@ interface Thread {
   readonly worker: Worker;
   readonly pending: Map<number, Pending>;
   /** Requests not yet sent: they wait while the thread works on a batch. */
-  queue: CheckRequest[];
+  queue: Pending[];
   /** Batches with the thread. */
   busy: number;
   up: boolean;
@@ -121,14 +129,12 @@ export class ThreadChecker implements WebhookChecker {
       if (t.up && (thread === undefined || t.pending.size < thread.pending.size)) thread = t;
     }
     if (thread === undefined) return this.#inline.check(source, headers, raw);
-    // A copy the thread can own: `raw` may be a view into a larger buffer the socket still uses.
-    const body = new ArrayBuffer(raw.byteLength);
-    new Uint8Array(body).set(raw);
     const id = this.#nextId++;
     const target = thread;
     return new Promise((resolve) => {
-      target.pending.set(id, { source, headers, raw, resolve });
-      target.queue.push({ id, source, headers, body });
+      const p: Pending = { id, source, headers, raw, resolve };
+      target.pending.set(id, p);
+      target.queue.push(p);
       if (target.busy < MAX_BATCHES) this.#send(target);
     });
   }
@@ -136,16 +142,26 @@ export class ThreadChecker implements WebhookChecker {
   /**
    * Sends up to MAX_BATCH queued requests as one message. A thread has at most MAX_BATCHES
    * messages at once; what arrives meanwhile waits for the next, so batches grow with the load
-   * and a lone request goes at once.
+   * and a lone request goes at once. The bodies are copied into one buffer the thread then owns
+   * (a body may be a view into a larger buffer the socket still uses): one allocation and one
+   * transfer per message rather than per request.
    */
   #send(t: Thread): void {
     if (t.queue.length === 0) return;
-    const requests = t.queue.splice(0, MAX_BATCH);
+    const sent = t.queue.splice(0, MAX_BATCH);
+    let size = 0;
+    for (const p of sent) size += p.raw.byteLength;
+    const bodies = new ArrayBuffer(size);
+    const bytes = new Uint8Array(bodies);
+    let offset = 0;
+    const requests = sent.map((p): CheckRequest => {
+      bytes.set(p.raw, offset);
+      const r = { id: p.id, source: p.source, headers: p.headers, offset, length: p.raw.byteLength };
+      offset += p.raw.byteLength;
+      return r;
+    });
     t.busy++;
-    t.worker.postMessage(
-      requests,
-      requests.map((r) => r.body),
-    );
+    t.worker.postMessage({ requests, bodies } satisfies CheckBatch, [bodies]);
   }
 
   counts() {

@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Secrets } from '../secrets/secrets.js';
-import type { CheckReply, CheckRequest, CheckWorkerData } from './check-pool.js';
+import type { CheckBatch, CheckReply, CheckWorkerData } from './check-pool.js';
 import { SOURCE_CHECKS } from './checks.js';
 import { runCheck } from './webhook-check.js';
 
@@ -19,11 +19,16 @@ secrets.watch({
   warn: (obj, msg) => send({ type: 'log', level: 'warn', obj, msg }),
 });
 
-port.on('message', (requests: CheckRequest[]) => {
+port.on('message', ({ requests, bodies }: CheckBatch) => {
   void Promise.all(
     requests.map(async (req) => ({
       id: req.id,
-      checked: await runCheck(SOURCE_CHECKS[req.source], req.headers, Buffer.from(req.body), secrets),
+      checked: await runCheck(
+        SOURCE_CHECKS[req.source],
+        req.headers,
+        Buffer.from(bodies, req.offset, req.length),
+        secrets,
+      ),
     })),
   ).then((results) => send({ type: 'checked', results }));
 });
