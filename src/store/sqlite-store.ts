@@ -43,7 +43,6 @@ const OWNER_SCHEMA = `CREATE TABLE IF NOT EXISTS owner (id INTEGER PRIMARY KEY, 
  */
 const PRUNE_EVERY_MS = 200;
 const PRUNE_SLICE = 2000;
-const PRUNED_TABLES = ['claims', 'state'] as const;
 /** SQLite's default: its automatic checkpoint, used while the checkpointer thread is not running. */
 const AUTOCHECKPOINT_FRAMES = 1000;
 /** After the WAL starts over, its file is cut back to this many bytes. */
@@ -72,15 +71,18 @@ export class SqliteStore implements Store {
     upsertClaim: Database.Statement;
     getClaim: Database.Statement;
   };
-  /** Per pruned table: the last key of the next slice, and the deletes of a slice. */
-  readonly #prune: Record<
-    (typeof PRUNED_TABLES)[number],
-    { sliceEnd: Database.Statement; deleteUpTo: Database.Statement; deleteRest: Database.Statement }
-  >;
+  /**
+   * Per pruned table (claims, state): the last key of the next slice, the deletes of a slice,
+   * and the last key the previous slice looked at ('' to start at the first).
+   */
+  readonly #prune: Array<{
+    sliceEnd: Database.Statement;
+    deleteUpTo: Database.Statement;
+    deleteRest: Database.Statement;
+    from: string;
+  }>;
   readonly #pruneSlice: number;
   readonly #pruneEveryMs: number;
-  /** Per pruned table: the last key the previous slice looked at ('' to start at the first). */
-  readonly #pruneFrom = { claims: '', state: '' };
   #series = new Map<string, SeriesRecord>();
   #state = new Map<string, StateWrite>();
   #claims = new Map<string, number>();
@@ -155,12 +157,12 @@ export class SqliteStore implements Store {
       upsertClaim: db.prepare('INSERT OR REPLACE INTO claims (key, expires_at) VALUES (?, ?)'),
       getClaim: db.prepare('SELECT 1 FROM claims WHERE key = ? AND expires_at > ?'),
     };
-    const prune = (table: (typeof PRUNED_TABLES)[number]) => ({
+    this.#prune = ['claims', 'state'].map((table) => ({
       sliceEnd: db.prepare(`SELECT key FROM ${table} WHERE key > ? ORDER BY key LIMIT 1 OFFSET ?`).pluck(),
       deleteUpTo: db.prepare(`DELETE FROM ${table} WHERE key > ? AND key <= ? AND expires_at <= ?`),
       deleteRest: db.prepare(`DELETE FROM ${table} WHERE key > ? AND expires_at <= ?`),
-    });
-    this.#prune = { claims: prune('claims'), state: prune('state') };
+      from: '',
+    }));
     this.#checkpointer = new Checkpointer(
       file,
       {
@@ -323,9 +325,9 @@ export class SqliteStore implements Store {
         else this.#stmt.upsertState.run(w.key, JSON.stringify(w.value), w.expiresAt ?? null);
       }
       for (const [key, expiresAt] of claims) this.#stmt.upsertClaim.run(key, expiresAt);
-      const started = performance.now();
-      if (started - this.#lastPrune >= this.#pruneEveryMs) {
-        this.#lastPrune = started;
+      const at = performance.now();
+      if (at - this.#lastPrune >= this.#pruneEveryMs) {
+        this.#lastPrune = at;
         this.#pruneSliceOf(now);
       }
       this.#db.exec('COMMIT');
@@ -342,17 +344,11 @@ export class SqliteStore implements Store {
 
   /** Deletes the expired rows among the next slice of keys of each pruned table (see PRUNE_SLICE). */
   #pruneSliceOf(now: number): void {
-    for (const table of PRUNED_TABLES) {
-      const from = this.#pruneFrom[table];
-      const { sliceEnd, deleteUpTo, deleteRest } = this.#prune[table];
-      const end = sliceEnd.get(from, this.#pruneSlice - 1) as string | undefined;
-      if (end === undefined) {
-        deleteRest.run(from, now);
-        this.#pruneFrom[table] = '';
-      } else {
-        deleteUpTo.run(from, end, now);
-        this.#pruneFrom[table] = end;
-      }
+    for (const table of this.#prune) {
+      const end = table.sliceEnd.get(table.from, this.#pruneSlice - 1) as string | undefined;
+      if (end === undefined) table.deleteRest.run(table.from, now);
+      else table.deleteUpTo.run(table.from, end, now);
+      table.from = end ?? '';
     }
   }
 
