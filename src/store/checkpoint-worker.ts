@@ -7,7 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { CheckpointerData, FromCheckpointer, ToCheckpointer } from './checkpointer.js';
 
-const { file, everyMs, holdFrames, hardFrames, holdGapMs } = workerData as CheckpointerData;
+const { file, everyMs, holdFrames, holdGapMs } = workerData as CheckpointerData;
 const port = parentPort;
 if (port === null) throw new Error('checkpoint-worker runs as a worker thread');
 
@@ -42,23 +42,30 @@ function pass(): { log: number; checkpointed: number; complete: boolean } | unde
 
 // Under steady traffic a commit always arrives while a pass copies, so the WAL never has
 // everything copied when the next commit starts, which is when SQLite starts it over. Past
-// `holdFrames`, the thread asks the main thread to hold its commits for one pass; past
-// `hardFrames` (commits come faster than the disk takes them), for as long as that pass takes.
+// `holdFrames`, the thread asks the main thread to hold its commits for one pass. Past the
+// hard limit the main thread holds them itself and sends `full` (see Checkpointer.committed).
 const timer = setInterval(() => {
   if (asked !== undefined) return;
   const r = pass();
-  if (r === undefined || r.log < holdFrames) return;
-  const hard = r.log >= hardFrames;
-  if (!hard && Date.now() < nextHoldAt) return;
-  asked = ++holds;
-  post({ type: 'hold', id: asked, hard });
+  if (r === undefined || r.log < holdFrames || Date.now() < nextHoldAt) return;
+  ask();
 }, everyMs);
+
+function ask(): void {
+  asked = ++holds;
+  post({ type: 'hold', id: asked });
+}
 
 port.on('message', (message: ToCheckpointer) => {
   if (message.type === 'close') {
     clearInterval(timer);
     db.close();
     port.close();
+    return;
+  }
+  if (message.type === 'full') {
+    // Commits are held already; with a hold asked and not yet answered, its pass will do.
+    if (asked === undefined) ask();
     return;
   }
   if (message.id !== asked) return;

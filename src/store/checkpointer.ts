@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { startWorker } from '../worker-thread.js';
@@ -6,7 +7,6 @@ export interface CheckpointerData {
   readonly file: string;
   readonly everyMs: number;
   readonly holdFrames: number;
-  readonly hardFrames: number;
   readonly holdGapMs: number;
 }
 
@@ -14,11 +14,11 @@ export type FromCheckpointer =
   | { type: 'ready' }
   | { type: 'pass'; log: number; checkpointed: number; ms: number }
   | { type: 'error'; message: string }
-  | { type: 'hold'; id: number; hard: boolean }
+  | { type: 'hold'; id: number }
   | { type: 'release'; id: number; complete: boolean };
 
 export type ToCheckpointer =
-  { type: 'close' } | { type: 'held'; id: number } | { type: 'cancel'; id: number };
+  { type: 'close' } | { type: 'held'; id: number } | { type: 'cancel'; id: number } | { type: 'full' };
 
 /** What the checkpointer needs of the connection that commits (SqliteStore). */
 export interface CheckpointerHost {
@@ -30,6 +30,9 @@ export interface CheckpointerHost {
   release(restart: boolean): void;
 }
 
+/** SQLite's page size (the default) and the header of each WAL frame. */
+const FRAME_BYTES = 4096 + 24;
+
 /** How often the thread copies the WAL into the database file. */
 const EVERY_MS = 100;
 /**
@@ -39,16 +42,18 @@ const EVERY_MS = 100;
  */
 const HOLD_FRAMES = 4096;
 /**
- * Past this (64 MiB), commits come faster than the disk takes them: they are held until the
- * WAL starts over, however long that takes. Answers slow down instead of the WAL growing
- * without end, as they did when SQLite checkpointed in the commit.
+ * Past this WAL file size (64 MiB of frames), commits come faster than the disk takes them:
+ * they are held until the WAL starts over, however long that takes. Answers slow down instead
+ * of the WAL growing without end, as they did when SQLite checkpointed in the commit. The main
+ * thread checks it after each commit: a pass on a slow disk takes seconds, in which commits
+ * that nothing holds can add hundreds of megabytes.
  */
-const HARD_FRAMES = 16_384;
-/** At most one hold per this long, below HARD_FRAMES. */
+const HARD_BYTES = 16_384 * FRAME_BYTES;
+/** At most one hold per this long, below HARD_BYTES. */
 const HOLD_GAP_MS = 500;
-/** Below HARD_FRAMES commits are not held longer than this: a slow disk costs a bigger WAL. */
+/** Below HARD_BYTES commits are not held longer than this: a slow disk costs a bigger WAL. */
 const HOLD_MAX_MS = 50;
-/** Past HARD_FRAMES, the longest hold: if the thread is stuck, commits go on. */
+/** Past HARD_BYTES, the longest hold: if the thread is stuck, commits go on. */
 const HARD_HOLD_MAX_MS = 5000;
 /** A thread that died is started again after this long. */
 const RESTART_MS = 1000;
@@ -63,22 +68,24 @@ const SLOW_PASS_MS = 1000;
  */
 export class Checkpointer {
   readonly #data: CheckpointerData;
+  readonly #wal: string;
   readonly #host: CheckpointerHost;
   readonly #log: Logger | undefined;
   #worker: Worker | undefined;
   #restart: NodeJS.Timeout | undefined;
   #closed = false;
   #running = false;
-  #hold: { id: number; timer: NodeJS.Timeout } | undefined;
+  /** The hold in place; its id is undefined while the thread has not yet answered `full`. */
+  #hold: { id: number | undefined; timer: NodeJS.Timeout } | undefined;
 
   constructor(file: string, host: CheckpointerHost, log: Logger | undefined) {
     this.#data = {
       file,
       everyMs: EVERY_MS,
       holdFrames: HOLD_FRAMES,
-      hardFrames: HARD_FRAMES,
       holdGapMs: HOLD_GAP_MS,
     };
+    this.#wal = `${file}-wal`;
     this.#host = host;
     this.#log = log;
     this.#start();
@@ -118,20 +125,42 @@ export class Checkpointer {
     } else if (m.type === 'error') {
       this.#log?.warn({ err: m.message }, 'WAL checkpoint failed; retrying on the next pass');
     } else if (m.type === 'hold') {
-      if (this.#closed || this.#hold !== undefined) return;
-      this.#host.hold();
-      const timer = setTimeout(
-        () => {
+      if (this.#closed) return;
+      if (this.#hold === undefined) {
+        this.#host.hold();
+        const timer = setTimeout(() => {
           worker.postMessage({ type: 'cancel', id: m.id } satisfies ToCheckpointer);
           this.#endHold(false);
-        },
-        m.hard ? HARD_HOLD_MAX_MS : HOLD_MAX_MS,
-      );
-      this.#hold = { id: m.id, timer };
+        }, HOLD_MAX_MS);
+        this.#hold = { id: m.id, timer };
+      } else if (this.#hold.id === undefined) {
+        // The thread's answer to `full`, or a hold it asked for before `full` reached it.
+        this.#hold.id = m.id;
+      } else {
+        // Not expected: a hold is in place already. Answered, so the thread asks again later.
+        worker.postMessage({ type: 'cancel', id: m.id } satisfies ToCheckpointer);
+        return;
+      }
       worker.postMessage({ type: 'held', id: m.id } satisfies ToCheckpointer);
     } else if (m.type === 'release' && this.#hold?.id === m.id) {
       this.#endHold(m.complete);
     }
+  }
+
+  /**
+   * Called after each commit: past HARD_BYTES, commits are held from now on, and the thread
+   * is asked for a pass under that hold as soon as it is free.
+   */
+  committed(): void {
+    const worker = this.#worker;
+    if (!this.#running || this.#hold !== undefined || worker === undefined) return;
+    const size = statSync(this.#wal, { throwIfNoEntry: false })?.size ?? 0;
+    if (size < HARD_BYTES) return;
+    this.#host.hold();
+    // No id to cancel: a `hold` that comes after this ends is taken as a new one.
+    const timer = setTimeout(() => this.#endHold(false), HARD_HOLD_MAX_MS);
+    this.#hold = { id: undefined, timer };
+    worker.postMessage({ type: 'full' } satisfies ToCheckpointer);
   }
 
   #endHold(restart: boolean): void {

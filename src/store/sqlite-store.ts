@@ -339,6 +339,7 @@ export class SqliteStore implements Store {
       for (const w of waiters) w.reject(failure);
       return;
     }
+    this.#checkpointer.committed();
     for (const w of waiters) w.resolve();
   }
 

@@ -125,17 +125,20 @@ describe('SqliteStore', () => {
     await store.whenCheckpointing();
     const wal = join(dir, 'delivery-metrics.sqlite-wal');
     const value = 'y'.repeat(2000);
-    // Commits back to back, 80 KB each, until 160 MB of rows are in: far beyond HARD_FRAMES
-    // (64 MiB), with no pause for the checkpointer thread to catch up.
+    // Commits back to back, 80 KB each, until 160 MB of rows are in: far beyond HARD_BYTES
+    // (64 MiB of frames), with no pause for the checkpointer thread to catch up. Holds that
+    // waited for the thread to notice let the WAL reach 97-114 MB on a loaded machine and 223 MB
+    // once in CI; commits held from the one that crosses the limit keep it to the limit plus
+    // that one commit.
     let id = 0;
     let largest = 0;
     try {
       while (id < 80_000) {
         await store.write({ state: Array.from({ length: 40 }, () => ({ key: `s:${id++}`, value })) });
         await store.getState(`s:${id - 1}`);
-        if (id % 4000 === 0) largest = Math.max(largest, statSync(wal).size);
+        if (id % 400 === 0) largest = Math.max(largest, statSync(wal).size);
       }
-      assert.ok(largest < 128 * 1024 * 1024, `the WAL file reached ${largest} bytes`);
+      assert.ok(largest < 70 * 1024 * 1024, `the WAL file reached ${largest} bytes`);
       assert.equal(await store.getState('s:0'), value);
     } finally {
       await store.close();
