@@ -128,8 +128,8 @@ describe('SqliteStore', () => {
     // Commits back to back, 80 KB each, until 160 MB of rows are in: far beyond HARD_BYTES
     // (64 MiB of frames), with no pause for the checkpointer thread to catch up. Holds that
     // waited for the thread to notice let the WAL reach 97-114 MB on a loaded machine and 223 MB
-    // once in CI; commits held from the one that crosses the limit keep it to the limit plus
-    // that one commit.
+    // once in CI; commits held as soon as one finds it past the limit keep it to the limit plus
+    // what they add in 10 ms (at most 70 MB measured, with a disk-filling `dd` alongside).
     let id = 0;
     let largest = 0;
     try {
@@ -138,7 +138,7 @@ describe('SqliteStore', () => {
         await store.getState(`s:${id - 1}`);
         if (id % 400 === 0) largest = Math.max(largest, statSync(wal).size);
       }
-      assert.ok(largest < 70 * 1024 * 1024, `the WAL file reached ${largest} bytes`);
+      assert.ok(largest < 72 * 1024 * 1024, `the WAL file reached ${largest} bytes`);
       assert.equal(await store.getState('s:0'), value);
     } finally {
       await store.close();
