@@ -186,6 +186,45 @@ describe('GitHub webhooks (SPEC sections 4 and 5)', () => {
     );
   });
 
+  it('label a pull request run from a fork branch named master merge_request, leaving master alone', async () => {
+    const at = { name: 'Build', created_at: '2024-01-01T09:59:00Z', run_started_at: '2024-01-01T09:59:30Z' };
+    await send('workflow_run', run({ id: 1001, event: 'push', ...at, updated_at: '2024-01-01T10:00:00Z' }));
+    const pr = { id: 1002, event: 'pull_request', head_branch: 'master', ...at };
+    await send('workflow_run', run({ ...pr, status: 'queued', conclusion: null, updated_at: at.created_at }));
+    await send('workflow_run', run({ ...pr, conclusion: 'failure', updated_at: '2024-01-01T10:05:00Z' }));
+    const text = await metrics();
+    const P = 'source="github",project="octo-org/octo-repo",pipeline="Build"';
+    assert.equal(sample(text, `delivery_pipeline_runs_total{${P},ref="merge_request",status="failed"}`), 1);
+    assert.equal(sample(text, `delivery_pipeline_runs_total{${P},ref="master",status="failed"}`), undefined);
+    assert.equal(sample(text, `delivery_pipeline_up{${P},ref="master"}`), 1);
+    assert.equal(sample(text, `delivery_pipeline_up{${P},ref="merge_request"}`), 0);
+  });
+
+  it('give a run no queue time while it waits for approval, and record it once it starts', async () => {
+    const waiting = example(
+      'workflow_run',
+      (e) => (e.workflow_run as { conclusion: string }).conclusion === 'action_required',
+    );
+    const w = waiting.workflow_run as Record<string, unknown>;
+    Object.assign(w, { id: 3001, name: 'Approved CI' });
+    assert.equal(await send('workflow_run', waiting), 'processed');
+    const Q = `{source="github",project="${(waiting.repository as { full_name: string }).full_name}",pipeline="Approved CI",ref="master"}`;
+    assert.equal(sample(await metrics(), `delivery_pipeline_queued_seconds_count${Q}`), undefined);
+    // Approved an hour after it was created: it starts, and that is its queue time.
+    const created = Date.parse(w.created_at as string);
+    Object.assign(w, {
+      status: 'in_progress',
+      conclusion: null,
+      run_started_at: new Date(created + 3600_000).toISOString(),
+      updated_at: new Date(created + 3605_000).toISOString(),
+    });
+    waiting.action = 'in_progress';
+    assert.equal(await send('workflow_run', waiting), 'processed');
+    const text = await metrics();
+    assert.equal(sample(text, `delivery_pipeline_queued_seconds_count${Q}`), 1);
+    assert.equal(sample(text, `delivery_pipeline_queued_seconds_sum${Q}`), 3600);
+  });
+
   it('read the legacy workflow_job shape without created_at: counted, no queue time, stage from its run', async () => {
     const legacy = example('workflow_job', (e) => !('created_at' in (e.workflow_job as object)));
     await send('workflow_run', {

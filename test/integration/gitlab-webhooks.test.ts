@@ -368,6 +368,42 @@ describe('GitLab webhooks (SPEC sections 4 and 5)', () => {
         1,
       );
     });
+
+    it('label merge request pipelines merge_request, from a source branch main or an external pull request', async () => {
+      const done = { status: 'failed', finishedAt: '2026-11-20 10:05:00 UTC', duration: 240, queued: 2 };
+      // An MR from main into a release branch: its pipeline names main, but is not main's.
+      await send(
+        pipelineHook({ id: 7040, ref: 'main', source: 'merge_request_event', mergeRequest: true, ...done }),
+      );
+      // CI/CD for an external repository: a GitHub pull request, no GitLab merge request.
+      await send(
+        pipelineHook({ id: 7041, ref: 'feature/z', source: 'external_pull_request_event', ...done }),
+      );
+      const text = await metrics();
+      const runs = (pipeline: string, ref: string) =>
+        sample(
+          text,
+          `delivery_pipeline_runs_total{${P},pipeline="${pipeline}",ref="${ref}",status="failed"}`,
+        );
+      assert.equal(runs('merge_request_event', 'merge_request'), 1);
+      assert.equal(runs('external_pull_request_event', 'merge_request'), 1);
+      assert.equal(runs('merge_request_event', 'main'), undefined);
+      assert.doesNotMatch(text, /^delivery_pipeline_up\{[^}]*ref="main"/m);
+    });
+
+    it('record 0 s of queue for a pipeline that started in its first second, none for one that never started', async () => {
+      // GitLab's queued_duration is null in both cases (Ci::Pipeline#queued_duration drops 0).
+      await send(pipelineHook({ id: 7050, status: 'running', queued: null }));
+      await send(
+        pipelineHook({ id: 7050, status: 'success', finishedAt: '2026-11-20 10:01:00 UTC', duration: 60 }),
+      );
+      await send(pipelineHook({ id: 7051, status: 'canceled', finishedAt: '2026-11-20 10:01:00 UTC' }));
+      const text = await metrics();
+      const L = `${P},pipeline="push",ref="main"`;
+      assert.equal(sample(text, `delivery_pipeline_queued_seconds_count{${L}}`), 1);
+      assert.equal(sample(text, `delivery_pipeline_queued_seconds_sum{${L}}`), 0);
+      assert.equal(sample(text, `delivery_pipeline_runs_total{${L},status="canceled"}`), 1);
+    });
   });
 
   describe('redelivery', () => {

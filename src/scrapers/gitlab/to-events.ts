@@ -5,7 +5,12 @@ import type {
   PipelineStatus,
   ProjectRef,
 } from '../../events/model.js';
-import { GITLAB_JOB_STATUS, GITLAB_RUNNER_TYPE } from '../../sources/gitlab/statuses.js';
+import {
+  GITLAB_JOB_STATUS,
+  GITLAB_RUNNER_TYPE,
+  isMergeRequestSource,
+  pipelineQueuedSeconds,
+} from '../../sources/gitlab/statuses.js';
 import { parseTimestamp } from '../../sources/timestamps.js';
 
 /** The GitLab REST v4 shapes the scraper reads (fields it uses only). */
@@ -18,6 +23,7 @@ export interface ApiPipeline {
   name?: string | null;
   created_at?: string | null;
   updated_at?: string | null;
+  started_at?: string | null;
   finished_at?: string | null;
   duration?: number | null;
   queued_duration?: number | null;
@@ -67,7 +73,7 @@ export function pipelineEvents(
   p: ApiPipeline,
   jobs: readonly ApiJob[],
 ): DeliveryEvent[] {
-  const ref = { name: p.ref, tag: p.tag === true, mergeRequest: p.source === 'merge_request_event' };
+  const ref = { name: p.ref, tag: p.tag === true, mergeRequest: isMergeRequestSource(p.source) };
   // Whole seconds, as Pipeline Hooks give it: a repaired run shows the same finish time.
   const exact = parseTimestamp(p.finished_at);
   const finishedAt = exact === undefined ? undefined : Math.floor(exact);
@@ -84,7 +90,11 @@ export function pipelineEvents(
       ref,
       finishedAt,
       durationSeconds: orUndefined(p.duration),
-      queuedSeconds: orUndefined(p.queued_duration),
+      queuedSeconds: pipelineQueuedSeconds(
+        p.queued_duration,
+        (p.started_at !== null && p.started_at !== undefined) ||
+          (p.duration !== null && p.duration !== undefined),
+      ),
     },
   ];
   for (const j of jobs) {

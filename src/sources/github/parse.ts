@@ -230,7 +230,11 @@ function runEvent(body: unknown): DeliveryEvent {
     },
     finishedAt: final ? updated : undefined,
     durationSeconds: final && updated !== undefined && started !== undefined ? updated - started : undefined,
+    // Only once the run has started: a run waiting for approval (`action_required`) or left
+    // `stale` has a `run_started_at` that says nothing about its queue.
     queuedSeconds:
-      started !== undefined && created !== undefined && status !== 'pending' ? started - created : undefined,
+      started !== undefined && created !== undefined && (status === 'running' || final)
+        ? started - created
+        : undefined,
   };
 }

@@ -9,6 +9,8 @@ import {
   GITLAB_JOB_STATUS,
   GITLAB_PIPELINE_STATUS,
   GITLAB_RUNNER_TYPE,
+  isMergeRequestSource,
+  pipelineQueuedSeconds,
 } from './statuses.js';
 import { gitlabProjectOf } from './project-of.js';
 
@@ -182,9 +184,10 @@ function pipelineEvents(body: unknown): DeliveryEvent[] {
     name: a.ref,
     tag: a.tag === true,
     mergeRequest:
-      a.source === 'merge_request_event' || (p.merge_request !== null && p.merge_request !== undefined),
+      isMergeRequestSource(a.source) || (p.merge_request !== null && p.merge_request !== undefined),
   };
   const finishedSeconds = parseTimestamp(a.finished_at);
+  const status = GITLAB_PIPELINE_STATUS[a.status] ?? 'waiting';
   const events: DeliveryEvent[] = [
     {
       kind: 'pipeline',
@@ -194,11 +197,15 @@ function pipelineEvents(body: unknown): DeliveryEvent[] {
       // Whole seconds: the API gives milliseconds where the hook gives seconds.
       attempt: finishedSeconds === undefined ? '' : String(Math.floor(finishedSeconds)),
       name: a.name !== null && a.name !== undefined && a.name !== '' ? a.name : (a.source ?? 'unknown'),
-      status: GITLAB_PIPELINE_STATUS[a.status] ?? 'waiting',
+      status,
       ref,
       finishedAt: finishedSeconds,
       durationSeconds: orUndefined(a.duration),
-      queuedSeconds: orUndefined(a.queued_duration),
+      // A duration is only set for a pipeline that started.
+      queuedSeconds: pipelineQueuedSeconds(
+        a.queued_duration,
+        status === 'running' || (a.duration !== null && a.duration !== undefined),
+      ),
     },
   ];
   // The builds list feeds the same job logic as Job Hooks; the pipeline event comes first so

@@ -36,3 +36,27 @@ export const GITLAB_RUNNER_TYPE: Record<string, RunnerType> = {
   group_type: 'group',
   project_type: 'project',
 };
+
+/**
+ * Pipeline sources that run for a merge request (SPEC section 5 `ref="merge_request"`):
+ * GitLab's own, and the pull requests of CI/CD for external repositories (GitHub), which have
+ * no GitLab merge request and name a plain branch.
+ */
+const MERGE_REQUEST_SOURCES = new Set(['merge_request_event', 'external_pull_request_event']);
+
+export function isMergeRequestSource(source: string | null | undefined): boolean {
+  return source !== null && source !== undefined && MERGE_REQUEST_SOURCES.has(source);
+}
+
+/**
+ * A pipeline's queue time from GitLab's `queued_duration`, which is null both before the
+ * pipeline starts and when it started within its first second (`Ci::Pipeline#queued_duration`
+ * drops a zero). `started`: the pipeline is known to have started, so null means 0 s.
+ */
+export function pipelineQueuedSeconds(
+  queued: number | null | undefined,
+  started: boolean,
+): number | undefined {
+  if (queued === null) return started ? 0 : undefined;
+  return queued;
+}

@@ -60,4 +60,37 @@ describe('GitLab API pipelines become the events its webhooks give', () => {
     assert.deepEqual(apiPipeline, { ...hookPipeline, project });
     assert.deepEqual({ ...apiJob }, { ...hookJob, project });
   });
+
+  it('same queue time and ref for a pipeline that started in its first second, from an external pull request', () => {
+    const hook = pipelineHook({
+      id: 7002,
+      status: 'success',
+      source: 'external_pull_request_event',
+      ref: 'feature/z',
+      finishedAt: '2026-11-20 10:10:00 UTC',
+      duration: 600,
+      queued: null,
+    });
+    const fromHook = parseGitlab(hook);
+    assert.equal(fromHook.kind, 'events');
+    if (fromHook.kind !== 'events') return;
+    const project = { id: '101', path: 'acme/payments-api', defaultBranch: 'main' };
+    const [apiPipeline] = pipelineEvents(
+      project,
+      {
+        id: 7002,
+        ref: 'feature/z',
+        status: 'success',
+        source: 'external_pull_request_event',
+        started_at: '2026-11-20T10:00:00.400Z',
+        finished_at: '2026-11-20T10:10:00.400Z',
+        duration: 600,
+        queued_duration: null,
+      },
+      [],
+    );
+    assert.deepEqual(apiPipeline, { ...fromHook.events[0], project });
+    assert.equal(apiPipeline?.kind === 'pipeline' && apiPipeline.queuedSeconds, 0);
+    assert.equal(apiPipeline?.kind === 'pipeline' && apiPipeline.ref.mergeRequest, true);
+  });
 });
