@@ -89,6 +89,64 @@ describe('GitLab webhook intake: every answer of SPEC section 4', () => {
     );
   });
 
+  it('200 ignored for group-only events (members, projects, subgroups, tokens) with the group’s secret', async () => {
+    // Shapes of GitLab's hook_data builders, for a group webhook on `initech`: none names a
+    // project object, only the group (or the new project's path).
+    const at = { created_at: '2026-11-20T10:00:00Z', updated_at: '2026-11-20T10:00:00Z' };
+    const member = {
+      ...at,
+      event_name: 'user_add_to_group',
+      group_name: 'Initech',
+      group_path: 'initech',
+      group_id: 700,
+      user_username: 'peter',
+      user_id: 64,
+      group_access: 'Developer',
+      expires_at: null,
+    };
+    const project = {
+      ...at,
+      event_name: 'project_create',
+      name: 'tps',
+      path: 'tps',
+      path_with_namespace: 'initech/tps',
+      project_id: 701,
+      owners: [],
+      project_visibility: 'private',
+    };
+    const subgroup = {
+      ...at,
+      event_name: 'subgroup_create',
+      name: 'TPS',
+      path: 'tps',
+      full_path: 'initech/tps',
+      group_id: 702,
+      parent_group_id: 700,
+      parent_name: 'Initech',
+      parent_path: 'initech',
+      parent_full_path: 'initech',
+    };
+    const token = {
+      object_kind: 'access_token',
+      group_id: 700,
+      group: { group_name: 'Initech', group_path: 'initech', full_path: 'initech', group_id: 700 },
+      object_attributes: { user_id: 92, created_at: '2026-11-20 10:00:00 UTC', id: 27, name: 'ci' },
+      event_name: 'expiring_access_token',
+    };
+    const hooks = [
+      ['Member Hook', member],
+      ['Project Hook', project],
+      ['Subgroup Hook', subgroup],
+      ['Resource Access Token Hook', token],
+    ] as const;
+    for (const [event, body] of hooks) {
+      const res = await postGitlab(app.url, body, { event, token: 'initech-group-new' });
+      assert.deepEqual(res, { status: 200, body: { outcome: 'ignored' } }, event);
+      // Another group's or project's secret is still refused.
+      assert.equal((await postGitlab(app.url, body, { event, token: GITLAB_SECRET })).status, 401, event);
+    }
+  });
+
   it('401 for a project no secret is configured for', async () => {
     const stranger = {
       ...PROJECT,
