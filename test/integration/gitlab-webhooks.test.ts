@@ -478,6 +478,28 @@ describe('GitLab webhooks (SPEC sections 4 and 5)', () => {
   });
 
   describe('deployments', () => {
+    it('measure a deployment whose running hook arrives after its final one', async () => {
+      // GitLab sends each status from its own background job: the order is not guaranteed.
+      const env = { environment: 'late-running' };
+      assert.equal(
+        await send(deploymentHook({ id: 620, status: 'success', at: '2026-11-20 10:10:00 UTC', ...env })),
+        'processed',
+      );
+      assert.equal(
+        await send(deploymentHook({ id: 620, status: 'running', at: '2026-11-20 10:00:00 UTC', ...env })),
+        'processed',
+      );
+      assert.equal(
+        await send(deploymentHook({ id: 620, status: 'running', at: '2026-11-20 10:00:00 UTC', ...env })),
+        'duplicate',
+      );
+      const text = await metrics();
+      const L = `{${P},environment="late-running",status="success"}`;
+      assert.equal(sample(text, `delivery_deployment_runs_total${L}`), 1);
+      assert.equal(sample(text, `delivery_deployment_duration_seconds_count${L}`), 1);
+      assert.equal(sample(text, `delivery_deployment_duration_seconds_sum${L}`), 600);
+    });
+
     it('measure running to success and running to failed, and the environment’s health and recovery', async () => {
       await send(
         deploymentHook({

@@ -9,6 +9,8 @@ interface DeploymentState {
   readonly done: boolean;
   /** Its duration was observed (it needs a start, which a late `running` or the API may bring). */
   readonly m?: boolean;
+  /** Its first final status and when, for a `running` that arrives after it. */
+  readonly x?: { readonly s: DeploymentStatus; readonly t: number };
 }
 
 /** The latest finished deployment of an environment, by time, and since when it fails. */
@@ -40,14 +42,24 @@ export async function applyDeployment(ctx: HandlerContext, e: DeploymentEvent): 
     tx.put(key, { ...st, m: true } satisfies DeploymentState, TTL.deployment);
     return 'applied';
   }
-  const next: { s: DeploymentStatus[]; r?: number; done: boolean; m?: boolean } = {
+  const next: { -readonly [K in keyof DeploymentState]: DeploymentState[K] } = {
     ...st,
     s: [...st.s, e.status],
   };
-  if (e.status === 'running' && st.r === undefined) next.r = e.at;
+  if (e.status === 'running' && st.r === undefined) {
+    next.r = e.at;
+    // GitLab sends each status from its own job, so `running` may come after the final status,
+    // whose duration then still waits for this start.
+    if (st.done && st.m !== true && st.x !== undefined && st.x.t >= e.at) {
+      const labels = [e.source, e.project.path, environmentLabel(e.environment), st.x.s];
+      tx.observe(f.deploymentDuration, labels, st.x.t - e.at);
+      next.m = true;
+    }
+  }
 
   if (final && !st.done) {
     next.done = true;
+    next.x = { s: e.status, t: e.at };
     const env = environmentLabel(e.environment);
     const labels = [e.source, e.project.path, env, e.status];
     tx.inc(f.deploymentRuns, labels);
