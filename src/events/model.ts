@@ -85,6 +85,11 @@ export interface DeploymentEvent {
   /** The environment name as sent (the label folds dynamic names). */
   readonly environment: string;
   readonly status: DeploymentStatus;
+  /**
+   * The source's own state where several map to one status (GitHub `created`, `queued` and
+   * `pending` are all waiting): the natural key, so each is new once. Else `status` is.
+   */
+  readonly state?: string;
   /** When the deployment reached this status. */
   readonly at: number;
   /** GitHub: the deployment's own `created_at`, where its duration starts. */

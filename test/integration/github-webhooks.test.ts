@@ -329,6 +329,43 @@ describe('GitHub webhooks (SPEC sections 4 and 5)', () => {
     );
   });
 
+  it('take the attempt and the deployment state into the natural key: a re-run’s statuses are new', async () => {
+    const base = { id: 2001, name: 'Build', run_started_at: '2024-01-01T09:00:00Z' };
+    const attempt = (n: number, status: string, conclusion: string | null) =>
+      run({ ...base, run_attempt: n, status, conclusion });
+    assert.equal(await send('workflow_run', attempt(1, 'in_progress', null)), 'processed');
+    assert.equal(await send('workflow_run', attempt(1, 'completed', 'failure')), 'processed');
+    assert.equal(await send('workflow_run', attempt(2, 'in_progress', null)), 'processed');
+    assert.equal(await send('workflow_run', attempt(2, 'in_progress', null)), 'duplicate');
+    assert.equal(await send('workflow_run', attempt(2, 'completed', 'success')), 'processed');
+    // created, queued and pending are all `waiting` to the metrics, but each is new once.
+    const created = example(
+      'deployment',
+      (e) => (e.deployment as { environment: string }).environment === 'production',
+    );
+    assert.equal(await send('deployment', created), 'processed');
+    const status = (state: string) => {
+      const s = example(
+        'deployment_status',
+        (e) => (e.deployment_status as { state: string }).state === 'success',
+      );
+      Object.assign(s.deployment_status as object, { state });
+      return s;
+    };
+    assert.equal(await send('deployment_status', status('queued')), 'processed');
+    assert.equal(await send('deployment_status', status('pending')), 'processed');
+    assert.equal(await send('deployment_status', status('pending')), 'duplicate');
+    assert.equal(await send('deployment_status', status('success')), 'processed');
+    const text = await metrics();
+    const P = 'source="github",project="octo-org/octo-repo",pipeline="Build",ref="master"';
+    assert.equal(sample(text, `delivery_pipeline_runs_total{${P},status="failed"}`), 1);
+    assert.equal(sample(text, `delivery_pipeline_runs_total{${P},status="success"}`), 1);
+    assert.equal(
+      sample(text, `delivery_deployment_runs_total{${REPO},environment="production",status="success"}`),
+      1,
+    );
+  });
+
   it('count a merged pull request with its lead time, and ignore one closed unmerged', async () => {
     const closed = example('pull_request', (e) => e.action === 'closed');
     assert.equal(await send('pull_request', closed), 'ignored');

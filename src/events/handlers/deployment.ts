@@ -3,7 +3,8 @@ import type { DeploymentEvent, DeploymentStatus, EventResult } from '../model.js
 import { type HandlerContext, TTL } from './context.js';
 
 interface DeploymentState {
-  readonly s: readonly DeploymentStatus[];
+  /** The natural keys seen: each event's `state`, else its status. */
+  readonly s: readonly string[];
   /** When it started running. */
   readonly r?: number;
   readonly done: boolean;
@@ -29,7 +30,8 @@ export async function applyDeployment(ctx: HandlerContext, e: DeploymentEvent): 
   const key = `deployment:${e.source}:${e.project.id}:${e.deploymentId}`;
   const st = (await tx.get<DeploymentState>(key)) ?? { s: [], done: false };
   const final = e.status === 'success' || e.status === 'failed' || e.status === 'canceled';
-  if (st.s.includes(e.status)) {
+  const seen = e.state ?? e.status;
+  if (st.s.includes(seen)) {
     // The same final status again, now from the API with the start its webhook lacked: the
     // deployment was counted already, only its duration is still to observe.
     const start = e.startedAt ?? st.r ?? e.runningAt;
@@ -44,7 +46,7 @@ export async function applyDeployment(ctx: HandlerContext, e: DeploymentEvent): 
   }
   const next: { -readonly [K in keyof DeploymentState]: DeploymentState[K] } = {
     ...st,
-    s: [...st.s, e.status],
+    s: [...st.s, seen],
   };
   if (e.status === 'running' && st.r === undefined) {
     next.r = e.at;

@@ -9,7 +9,8 @@ export interface PipelineState {
   readonly r: string;
   /** The `pipeline` label, the stage of GitHub jobs that do not say their workflow. */
   readonly n: string;
-  readonly s: readonly PipelineStatus[];
+  /** `attempt:status` of every event seen (the natural key: a re-run's statuses are new). */
+  readonly s: readonly string[];
   readonly q: boolean;
   /** `attempt:status` of every run counted. */
   readonly f: readonly string[];
@@ -41,7 +42,7 @@ export async function applyPipeline(ctx: HandlerContext, e: PipelineEvent): Prom
   const run = `${e.attempt}:${e.status}`;
   const newRun = final && !st.f.includes(run);
   const newQueue = !st.q && e.queuedSeconds !== undefined && e.queuedSeconds >= 0;
-  if (known !== undefined && !newRun && !newQueue && st.s.includes(e.status)) return 'duplicate';
+  if (known !== undefined && !newRun && !newQueue && st.s.includes(run)) return 'duplicate';
 
   if (known === undefined)
     await release(ctx, deferredKey(e.source, e.project.id, e.pipelineId), st.r, e.name);
@@ -67,7 +68,7 @@ export async function applyPipeline(ctx: HandlerContext, e: PipelineEvent): Prom
     {
       r: st.r,
       n: st.n,
-      s: st.s.includes(e.status) ? st.s : [...st.s, e.status],
+      s: st.s.includes(run) ? st.s : [...st.s, run],
       q: st.q || newQueue,
       f: newRun ? [...st.f, run] : st.f,
     } satisfies PipelineState,
