@@ -9,6 +9,8 @@ interface JobState {
   readonly s: readonly JobStatus[];
   readonly r: number;
   readonly q: boolean;
+  /** When it was created, if an event before its start said so and a later one may not. */
+  readonly c?: number;
 }
 
 /** An entry of `delivery_jobs_active`: the labels it counts under and when it was last news. */
@@ -54,11 +56,12 @@ export async function applyJob(ctx: HandlerContext, e: JobEvent): Promise<EventR
   const rank = RANK[e.status];
   let queued = st.q;
 
+  const createdAt = e.createdAt ?? st.c;
   const started = e.status === 'running' || (rank === FINAL && e.startedAt !== undefined);
   if (started && !st.q) {
     const seconds =
       e.queuedSeconds ??
-      (e.startedAt !== undefined && e.createdAt !== undefined ? e.startedAt - e.createdAt : undefined);
+      (e.startedAt !== undefined && createdAt !== undefined ? e.startedAt - createdAt : undefined);
     if (seconds !== undefined && seconds >= 0) {
       tx.observe(f.jobQueued, [e.source, e.project.path, e.runnerType], seconds);
       queued = true;
@@ -105,6 +108,8 @@ export async function applyJob(ctx: HandlerContext, e: JobEvent): Promise<EventR
     } else countJob(ctx, job, job.fallbackRef, e.stage ?? 'unknown');
   }
 
-  tx.put(key, { s: [...st.s, e.status], r: Math.max(st.r, rank), q: queued } satisfies JobState, TTL.job);
+  const next: JobState = { s: [...st.s, e.status], r: Math.max(st.r, rank), q: queued };
+  // Kept until the job starts: a legacy GitHub job says when it was created only while queued.
+  tx.put(key, !started && createdAt !== undefined ? { ...next, c: createdAt } : next, TTL.job);
   return 'applied';
 }

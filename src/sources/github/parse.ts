@@ -201,7 +201,10 @@ function jobEvent(body: unknown): DeliveryEvent {
     status,
     ref: { name: j.head_branch ?? '', tag: false, mergeRequest: false },
     runnerType: runnerType(j.labels, j.runner_group_name, j.runner_name),
-    createdAt: parseTimestamp(j.created_at),
+    // The legacy shape (GitHub Enterprise Server before 3.6) has no `created_at`; while the job
+    // is queued its `started_at` is when it was created.
+    createdAt:
+      parseTimestamp(j.created_at) ?? (j.status === 'queued' ? parseTimestamp(j.started_at) : undefined),
     startedAt,
     finishedAt: parseTimestamp(j.completed_at),
     durationSeconds: undefined,
