@@ -144,6 +144,44 @@ describe('GitLab scraper against a fake GitLab API (SPEC section 8)', function (
     assert.deepEqual(paths, ['/api/v4/groups/acme/runners', '/api/v4/projects/101/pipelines']);
   });
 
+  it('misses no pipeline when one is updated while the list is read page by page', async () => {
+    fake.limitPerSecond = 200;
+    const now = Date.now();
+    const ids = Array.from({ length: 150 }, (_, i) => 20_000 + i);
+    for (const [i, id] of ids.entries()) {
+      const updated = now - 3600_000 + i * 10_000;
+      fake.addPipeline(101, {
+        id,
+        ref: 'main',
+        status: i === 4 ? 'running' : 'success',
+        created_at: updated - 120_000,
+        started_at: updated - 100_000,
+        updated_at: updated,
+        finished_at: i === 4 ? null : updated,
+      });
+    }
+    // Pipeline 20004 finishes right after the first page is served: it moves to the end of the
+    // list, and with page numbers the pipeline that moved up onto page 1 was never read.
+    let moved = false;
+    fake.afterReply = (r) => {
+      if (moved || r.path !== '/api/v4/projects/101/pipelines') return;
+      moved = true;
+      fake.updatePipeline(101, 20_004, {
+        status: 'success',
+        updated_at: Date.now(),
+        finished_at: Date.now(),
+      });
+    };
+    const app = await start({ API_MAX_RPS: '100' });
+    await app.service.scrapers.runOnce();
+    await app.service.scrapers.runOnce();
+    assert.ok(moved);
+    const unread = ids.filter(
+      (id) => fake.requestCount({ path: `/api/v4/projects/101/pipelines/${id}` }) === 0,
+    );
+    assert.deepEqual(unread, []);
+  });
+
   it('counts what is pending or running now', async () => {
     const now = Date.now();
     fake.addPipeline(101, {

@@ -43,6 +43,10 @@ interface ProjectCheckpoint {
 }
 
 const PER_PAGE = 100;
+/** Pages of updated pipelines read per project and run; the rest waits for the next run. */
+const MAX_PIPELINE_PAGES = 100;
+
+type ListedPipeline = ApiPipeline & { project_id?: number; web_url?: string };
 /** Re-read a little before the checkpoint: updates that commit late are not missed. */
 const OVERLAP_S = 120;
 /** Group membership changes slowly: re-read it this often, not every run. */
@@ -132,6 +136,44 @@ export class GitlabScraper {
     return projects;
   }
 
+  /**
+   * Pipelines updated after `updatedAfter`, oldest first. Each page is the first page of a
+   * query that starts where the last one ended: page numbers would shift under the read when a
+   * pipeline is updated meanwhile (it moves to the end, every later one moves up a place, and
+   * one is never served, for good, since the checkpoint then passes it). The next query starts
+   * 1 ms before the last row, whether GitLab's bound is inclusive or not; rows seen twice are
+   * dropped.
+   */
+  async #pipelinesUpdatedAfter(project: ProjectRef, updatedAfter: string): Promise<ListedPipeline[]> {
+    const list: ListedPipeline[] = [];
+    const seen = new Set<string>();
+    let from = updatedAfter;
+    for (let page = 0; page < MAX_PIPELINE_PAGES; page++) {
+      const rows = (await this.#d.client.Pipelines.all(project.id, {
+        updatedAfter: from,
+        orderBy: 'updated_at',
+        sort: 'asc',
+        perPage: PER_PAGE,
+        maxPages: 1,
+      })) as unknown as ListedPipeline[];
+      if (!Array.isArray(rows)) throw new ApiError('bad_payload', `pipelines of ${project.path}: not a list`);
+      let fresh = 0;
+      for (const p of rows) {
+        const key = `${p.id}@${p.updated_at ?? ''}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        list.push(p);
+        fresh++;
+      }
+      const last = Date.parse(rows.at(-1)?.updated_at ?? '');
+      // A short page is the end; so is a page of nothing new (a page's worth of pipelines
+      // updated in the same millisecond), which would otherwise come back for ever.
+      if (rows.length < PER_PAGE || fresh === 0 || Number.isNaN(last)) break;
+      from = new Date(last - 1).toISOString();
+    }
+    return list;
+  }
+
   async #scrapeProject(project: ProjectRef, errors: RunErrors, lookback: number | undefined): Promise<void> {
     const { client, store, clock, processor } = this.#d;
     const key = `scrape:gitlab:checkpoint:${project.id}`;
@@ -143,13 +185,7 @@ export class GitlabScraper {
         : { since: iso(now - (lookback ?? this.#d.lookbackSeconds)), open: saved?.open ?? {}, pressureAt: 0 };
 
     const updatedAfter = iso(Math.min(Date.parse(checkpoint.since) / 1000, now) - OVERLAP_S);
-    const list = (await client.Pipelines.all(project.id, {
-      updatedAfter,
-      orderBy: 'updated_at',
-      sort: 'asc',
-      perPage: PER_PAGE,
-    })) as unknown as Array<ApiPipeline & { project_id?: number; web_url?: string }>;
-    if (!Array.isArray(list)) throw new ApiError('bad_payload', `pipelines of ${project.path}: not a list`);
+    const list = await this.#pipelinesUpdatedAfter(project, updatedAfter);
 
     let ref = project;
     const first = list[0];

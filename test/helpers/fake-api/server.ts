@@ -248,6 +248,9 @@ export class FakeHttpServer {
   }
 
   /** Starts listening on 127.0.0.1 with a random port. */
+  /** Called after each answer: a test changes the data between two requests of one read. */
+  afterReply: ((request: LoggedRequest) => void) | undefined;
+
   async listen(): Promise<this> {
     await this.#listenOn(0);
     const address = this.#server.address();
@@ -491,6 +494,7 @@ export class FakeHttpServer {
       if (res.destroyed) return;
       res.writeHead(status, { ...rate, ...headers });
       res.end(body);
+      this.afterReply?.(record);
     };
 
     try {
