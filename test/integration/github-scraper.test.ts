@@ -122,6 +122,72 @@ describe('GitHub scraper against a fake GitHub API (SPEC section 8)', function (
     );
   });
 
+  it('repairs a re-run of an older run: same id and place in the list, a new attempt', async () => {
+    const created = Date.now() - 2 * 3600_000;
+    const run = {
+      id: 3200,
+      name: 'Rerun CI',
+      path: '.github/workflows/rerun.yml',
+      head_branch: 'main',
+      created_at: created,
+    } as const;
+    fake.addRepo({ id: 7700, owner: 'acme-gh', name: 'rerun', default_branch: 'main' });
+    // A newer run: what the first scrape has seen reaches past the one re-run later.
+    fake.addRun('acme-gh/rerun', {
+      ...run,
+      id: 3201,
+      name: 'Other CI',
+      path: '.github/workflows/other.yml',
+      status: 'completed',
+      conclusion: 'success',
+      created_at: created + 3600_000,
+      updated_at: created + 3660_000,
+    });
+    fake.addRun('acme-gh/rerun', {
+      ...run,
+      status: 'completed',
+      conclusion: 'failure',
+      updated_at: created + 60_000,
+    });
+    fake.addJob('acme-gh/rerun', 3200, {
+      id: 3300,
+      name: 'test',
+      status: 'completed',
+      conclusion: 'failure',
+      created_at: created,
+      completed_at: created + 60_000,
+    });
+    const app = await start();
+    await app.service.scrapers.runOnce();
+    // Re-run an hour later, when newer runs were seen: no webhook tells the service.
+    const rerunAt = Date.now();
+    fake.updateRun('acme-gh/rerun', 3200, {
+      run_attempt: 2,
+      conclusion: 'success',
+      run_started_at: rerunAt - 60_000,
+      updated_at: rerunAt,
+    });
+    fake.addJob('acme-gh/rerun', 3200, {
+      id: 3301,
+      run_attempt: 2,
+      name: 'test',
+      status: 'completed',
+      conclusion: 'success',
+      created_at: rerunAt - 60_000,
+      completed_at: rerunAt,
+    });
+    await app.service.scrapers.runOnce();
+    await app.service.scrapers.runOnce();
+    const text = await getMetrics(app.url);
+    const runs = (status: string) =>
+      sample(
+        text,
+        `delivery_pipeline_runs_total{source="github",project="acme-gh/rerun",pipeline="Rerun CI",ref="main",status="${status}"}`,
+      );
+    assert.equal(runs('failed'), 1);
+    assert.equal(runs('success'), 1);
+  });
+
   it('survives a bad day: 401, 500, malformed JSON, API down; the next run recovers', async () => {
     const app = await start();
     await deliver(app, (i) => sim.hooks[i]?.repairable === false);

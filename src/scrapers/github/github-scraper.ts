@@ -146,7 +146,11 @@ export class GithubScraper {
         const id = String(run.id);
         if (runIsFinal(run)) {
           delete open[id];
-          if (created < stopAt && checkpoint.open[id] === undefined) continue;
+          // A re-run keeps its id and created_at (and its place in the list) but starts again:
+          // an old run that started after what was seen is news. Claims keep it to once.
+          const started = parseTimestamp(run.run_started_at) ?? created;
+          if (created < stopAt && checkpoint.open[id] === undefined && started < checkpoint.seenUntil)
+            continue;
           const mark = `scraped:github:${ref.id}:${run.id}:${run.run_attempt ?? 1}`;
           if (await store.hasClaim(`delivery:${mark}`)) continue;
           try {
