@@ -101,18 +101,32 @@ describe('GitHub scraper against a fake GitHub API (SPEC section 8)', function (
       created_at: now - 60_000,
       updated_at: now - 30_000,
     });
+    fake.addRun('acme-gh/web', {
+      id: 3101,
+      name: 'CI',
+      path: '.github/workflows/ci.yml',
+      head_branch: 'main',
+      status: 'queued',
+      created_at: now - 50_000,
+      updated_at: now - 50_000,
+    });
     const app = await start();
     await app.service.scrapers.runOnce();
     const active = 'delivery_pipelines_active{source="github",project="acme-gh/web",state="running"}';
+    const pending = 'delivery_pipelines_active{source="github",project="acme-gh/web",state="pending"}';
     assert.equal(sample(await getMetrics(app.url), active), 1);
+    assert.equal(sample(await getMetrics(app.url), pending), 1);
     fake.updateRun('acme-gh/web', 3100, {
       status: 'completed',
       conclusion: 'success',
       updated_at: Date.now(),
     });
+    // Completed without an outcome: GitHub gave up on it.
+    fake.updateRun('acme-gh/web', 3101, { status: 'completed', conclusion: 'stale', updated_at: Date.now() });
     await app.service.scrapers.runOnce();
     const text = await getMetrics(app.url);
     assert.equal(sample(text, active), 0);
+    assert.equal(sample(text, pending), 0);
     assert.equal(
       sample(
         text,

@@ -224,11 +224,17 @@ describe('GitLab scraper against a fake GitLab API (SPEC section 8)', function (
       duration: 55,
       queued_duration: 10,
     });
+    // Blocked on a manual job: waiting for a person, not for a runner.
+    fake.updatePipeline(101, 9101, { status: 'manual', updated_at: Date.now() });
     await app.service.scrapers.runOnce();
     text = await getMetrics(app.url);
     assert.equal(
       sample(text, 'delivery_pipelines_active{source="gitlab",project="acme/payments-api",state="running"}'),
       0,
+    );
+    assert.equal(
+      sample(text, 'delivery_pipelines_active{source="gitlab",project="acme/payments-api",state="pending"}'),
+      1,
     );
     assert.equal(
       sample(

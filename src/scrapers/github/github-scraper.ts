@@ -171,6 +171,10 @@ export class GithubScraper {
           }
         } else if (RUNNING.has(run.status ?? '') || PENDING.has(run.status ?? '')) {
           open[id] = { s: RUNNING.has(run.status ?? '') ? 'running' : 'pending', created, at: now };
+        } else {
+          // Completed without an outcome (stale, action_required) or a status not known here:
+          // not active, whatever it was before.
+          delete open[id];
         }
       }
       if (reachedOld || runs.length < PER_PAGE) break;

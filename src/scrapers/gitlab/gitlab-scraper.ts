@@ -56,6 +56,8 @@ const PRESSURE_EVERY_S = 3600;
 /** An open pipeline the API has not shown for this long leaves the gauge. */
 const OPEN_EXPIRY_S = 24 * 3600;
 const PENDING = new Set(['created', 'waiting_for_resource', 'preparing', 'pending', 'scheduled']);
+/** `canceling`: still running its jobs' after_script, as the webhooks' status mapping has it. */
+const RUNNING = new Set(['running', 'canceling']);
 
 const iso = (seconds: number) => new Date(seconds * 1000).toISOString();
 
@@ -214,8 +216,11 @@ export class GitlabScraper {
           failedAt ??= p.updated_at ?? undefined;
           errors.record(err, `pipeline ${ref.path}#${p.id}`);
         }
-      } else if (p.status === 'running' || PENDING.has(p.status)) {
-        open[String(p.id)] = { s: p.status === 'running' ? 'running' : 'pending', at: now };
+      } else if (RUNNING.has(p.status) || PENDING.has(p.status)) {
+        open[String(p.id)] = { s: RUNNING.has(p.status) ? 'running' : 'pending', at: now };
+      } else {
+        // Blocked on a manual job, or a status not known here: not active, whatever it was before.
+        delete open[String(p.id)];
       }
     }
     for (const [id, entry] of Object.entries(open)) if (now - entry.at > OPEN_EXPIRY_S) delete open[id];
