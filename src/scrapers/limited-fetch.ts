@@ -3,8 +3,29 @@ import { type ApiLimiter, parseNumber, parseRetryAfter, type RateLimitHints } fr
 
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
-/** How often a request answered 429 is tried again, each time after the pause it asked for. */
-const MAX_429_RETRIES = 2;
+/**
+ * How often a request refused for its rate (429; GitHub's 403 with a rate limit) is tried
+ * again, each time after the pause it asked for; and one answered 502, 503 or 504, which both
+ * APIs give for a moment during their own deploys, after a short back-off.
+ */
+const MAX_RETRIES = 2;
+const RETRY_STATUSES = new Set([502, 503, 504]);
+const BACKOFF_MS = 1000;
+
+/**
+ * GitHub answers 403, not only 429, when a primary rate limit is used up (`x-ratelimit-remaining:
+ * 0`) or a secondary one is hit (`retry-after`, or a message saying so); any other 403 is a
+ * permission problem.
+ */
+async function isRateLimit403(response: Response, hints: RateLimitHints): Promise<boolean> {
+  if (response.status !== 403) return false;
+  if (hints.remaining === 0 || hints.retryAfterS !== undefined) return true;
+  const text = await response
+    .clone()
+    .text()
+    .catch(() => '');
+  return /rate limit/i.test(text);
+}
 
 /** GitLab's `RateLimit-*` and GitHub's `x-ratelimit-*`, whichever the response carries. */
 export function rateLimitHints(headers: Headers): RateLimitHints {
@@ -37,9 +58,20 @@ export function limitedFetch(limiter: ApiLimiter, timeoutMs: number): FetchLike 
           throw toApiError(err);
         }
       });
-      limiter.observe(response.status, rateLimitHints(response.headers));
-      if (response.status !== 429 || attempt >= MAX_429_RETRIES) return checkedJson(response);
+      const hints = rateLimitHints(response.headers);
+      const limited = response.status === 429 || (await isRateLimit403(response, hints));
+      limiter.observe(response.status, hints, limited);
+      if (!limited && !RETRY_STATUSES.has(response.status)) return checkedJson(response);
+      if (attempt >= MAX_RETRIES) {
+        if (response.status !== 403) return checkedJson(response);
+        await response.body?.cancel();
+        const where = response.url === '' ? 'a request' : new URL(response.url).pathname;
+        throw new ApiError('rate_limited', `${where}: refused for its rate (403)`, 403);
+      }
       await response.body?.cancel();
+      // A rate limit pauses the limiter itself; a 5xx waits here, a little longer each time.
+      if (!limited)
+        await new Promise((r) => setTimeout(r, BACKOFF_MS * 2 ** attempt * (0.5 + Math.random())));
     }
   };
 }

@@ -3,6 +3,8 @@ import type { ScraperMetrics } from './scraper-metrics.js';
 
 export type ApiName = 'gitlab' | 'github';
 
+const PAUSED = Symbol('paused');
+
 /** What a response says about the budget left: from `Retry-After` and the rate-limit headers. */
 export interface RateLimitHints {
   /** Seconds to wait before the next request (`Retry-After`). */
@@ -25,6 +27,8 @@ export class ApiLimiter {
   readonly #bottleneck: Bottleneck;
   readonly #metrics: ScraperMetrics;
   #pausedUntil = 0;
+  /** Answers in a row that refused a request for its rate. */
+  #limitedInARow = 0;
 
   constructor(api: ApiName, maxRps: number, metrics: ScraperMetrics) {
     this.api = api;
@@ -36,23 +40,36 @@ export class ApiLimiter {
     });
   }
 
-  /** Runs `request` within the budget; `hints` reads the response's rate-limit headers. */
-  schedule<T>(request: () => Promise<T>): Promise<T> {
-    return this.#bottleneck.schedule(async () => {
-      const wait = this.#pausedUntil - Date.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      return request();
-    });
+  /**
+   * Runs `request` within the budget. During a pause no request starts: a job that reaches its
+   * turn while paused gives it back and queues again once the pause is over, so the requests
+   * that waited are spaced by the limiter like any others instead of leaving together.
+   */
+  async schedule<T>(request: () => Promise<T>): Promise<T> {
+    for (;;) {
+      for (let wait = this.#pausedUntil - Date.now(); wait > 0; wait = this.#pausedUntil - Date.now())
+        await new Promise((r) => setTimeout(r, wait));
+      const out = await this.#bottleneck.schedule(async () =>
+        this.#pausedUntil > Date.now() ? PAUSED : { value: await request() },
+      );
+      if (out !== PAUSED) return out.value;
+    }
   }
 
-  /** Takes note of a response: counts it and pauses the API when it asks for it. */
-  observe(status: number, hints: RateLimitHints): void {
+  /**
+   * Takes note of a response: counts it and pauses the API when it asks for it. `limited`: the
+   * response refused the request for its rate (429, or GitHub's 403 for a primary or
+   * secondary limit); without a time to wait, GitHub asks for at least a minute, growing.
+   */
+  observe(status: number, hints: RateLimitHints, limited = status === 429): void {
     this.#metrics.apiRequests.inc({ api: this.api, code: String(status) });
     if (hints.remaining !== undefined)
       this.#metrics.rateLimitRemaining.set({ api: this.api }, hints.remaining);
     let until = 0;
     if (hints.retryAfterS !== undefined) until = Date.now() + hints.retryAfterS * 1000;
     else if (hints.remaining === 0 && hints.resetAt !== undefined) until = hints.resetAt * 1000;
+    else if (limited) until = Date.now() + Math.min(60_000 * 2 ** this.#limitedInARow, 15 * 60_000);
+    this.#limitedInARow = limited ? this.#limitedInARow + 1 : 0;
     // Never pause longer than an hour on a header's word.
     if (until > this.#pausedUntil) this.#pausedUntil = Math.min(until, Date.now() + 3_600_000);
   }

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
-import { rateLimitHints } from '../../../src/scrapers/limited-fetch.js';
+import { ApiError } from '../../../src/scrapers/api-error.js';
+import { limitedFetch, rateLimitHints } from '../../../src/scrapers/limited-fetch.js';
 import { ApiLimiter, parseRetryAfter } from '../../../src/scrapers/limiter.js';
 import { createScraperMetrics } from '../../../src/scrapers/scraper-metrics.js';
 
@@ -63,5 +66,91 @@ describe('ApiLimiter', () => {
     const seconds = parseRetryAfter(inTwoSeconds) ?? 0;
     assert.ok(seconds > 0 && seconds <= 2);
     assert.equal(parseRetryAfter('soon'), undefined);
+  });
+});
+
+describe('limitedFetch against a local HTTP server', () => {
+  let server: Server;
+  let url: string;
+  /** What the server answers next, one entry per request; then 200 `[]`. */
+  let answers: Array<{ status: number; headers?: Record<string, string>; body?: string }>;
+  let arrivals: number[];
+
+  beforeEach(async () => {
+    answers = [];
+    arrivals = [];
+    server = createServer((_req, res) => {
+      arrivals.push(Date.now());
+      const a = answers.shift() ?? { status: 200 };
+      res.writeHead(a.status, { 'content-type': 'application/json', ...a.headers });
+      res.end(a.body ?? '[]');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api`;
+  });
+  afterEach(() => new Promise<void>((r) => server.close(() => r())));
+
+  const limiterOf = (rps: number) => new ApiLimiter('github', rps, createScraperMetrics(new Registry()));
+
+  it('waits and retries GitHub 403s that are rate limits, primary and secondary', async () => {
+    const limiter = limiterOf(50);
+    const fetch = limitedFetch(limiter, 5000);
+    answers = [
+      {
+        status: 403,
+        headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(Date.now() / 1000 + 0.5) },
+      },
+      {
+        status: 403,
+        headers: { 'retry-after': '1' },
+        body: '{"message":"You have exceeded a secondary rate limit."}',
+      },
+    ];
+    const started = Date.now();
+    assert.equal((await fetch(url)).status, 200);
+    assert.equal(arrivals.length, 3);
+    assert.ok((arrivals[1] ?? 0) - (arrivals[0] ?? 0) >= 400, 'waited for the reset');
+    assert.ok((arrivals[2] ?? 0) - (arrivals[1] ?? 0) >= 950, 'waited as retry-after said');
+    assert.ok(Date.now() - started < 5000);
+    await limiter.stop();
+  });
+
+  it('returns any other 403 at once, and calls a rate limit that outlasts the retries rate_limited', async () => {
+    const limiter = limiterOf(50);
+    const fetch = limitedFetch(limiter, 5000);
+    answers = [{ status: 403, body: '{"message":"Resource not accessible by integration"}' }];
+    assert.equal((await fetch(url)).status, 403);
+    assert.equal(arrivals.length, 1);
+    answers = Array.from({ length: 3 }, () => ({ status: 403, headers: { 'retry-after': '0' } }));
+    await assert.rejects(
+      fetch(url),
+      (err: unknown) => err instanceof ApiError && err.kind === 'rate_limited',
+    );
+    assert.equal(arrivals.length, 4);
+    await limiter.stop();
+  });
+
+  it('retries a 502, 503 or 504 after a short back-off, not a 500', async () => {
+    const limiter = limiterOf(50);
+    const fetch = limitedFetch(limiter, 5000);
+    answers = [{ status: 502 }, { status: 503 }];
+    assert.equal((await fetch(url)).status, 200);
+    assert.equal(arrivals.length, 3);
+    answers = [{ status: 500 }];
+    assert.equal((await fetch(url)).status, 500);
+    assert.equal(arrivals.length, 4);
+    await limiter.stop();
+  });
+
+  it('after a pause, the requests that waited start spaced, not together', async () => {
+    const limiter = limiterOf(5);
+    const fetch = limitedFetch(limiter, 5000);
+    answers = [{ status: 429, headers: { 'retry-after': '1' } }];
+    // One request is refused and pauses the API; nine more are queued meanwhile.
+    const all = [fetch(url), ...Array.from({ length: 9 }, () => fetch(url))];
+    await Promise.all(all);
+    assert.equal(arrivals.length, 11);
+    assert.ok(maxInAnySecond(arrivals) <= 5, `max ${maxInAnySecond(arrivals)} in a second`);
+    await limiter.stop();
   });
 });
