@@ -66,6 +66,7 @@ export class Scrapers {
           log: log.child({ component: 'scraper', api: 'gitlab' }),
           projects: config.gitlab.projects,
           groups: config.gitlab.groups,
+          basePath: config.gitlab.url.pathname.replace(/\/+$/, ''),
         }),
       );
     }

@@ -182,6 +182,45 @@ describe('GitLab scraper against a fake GitLab API (SPEC section 8)', function (
     assert.deepEqual(unread, []);
   });
 
+  it('labels a project given by id with its path, under a relative URL root and on quiet runs', async () => {
+    const rooted = await FakeGitlab.start({ token: API_TOKEN, root: '/gitlab' });
+    try {
+      sim.apply(rooted);
+      const now = Date.now();
+      rooted.addPipeline(101, {
+        id: 9200,
+        ref: 'main',
+        status: 'running',
+        created_at: now - 60_000,
+        updated_at: now - 30_000,
+        started_at: now - 50_000,
+      });
+      const app = await startTestApp({
+        GITLAB_WEBHOOK_TOKEN_ACME: GITLAB_SECRET,
+        GITLAB_URL: `${rooted.url}/gitlab`,
+        GITLAB_TOKEN: API_TOKEN,
+        GITLAB_PROJECTS: '101',
+        API_MAX_RPS: '50',
+        SCRAPE_SCHEDULE: '0 0 1 1 *',
+      });
+      apps.push(app);
+      await app.service.scrapers.runOnce();
+      // Nothing new: no pipeline to learn the path from, yet the same labels.
+      await app.service.scrapers.runOnce();
+      const text = await getMetrics(app.url);
+      assert.equal(
+        sample(
+          text,
+          'delivery_pipelines_active{source="gitlab",project="acme/payments-api",state="running"}',
+        ),
+        1,
+      );
+      assert.doesNotMatch(text, /project="(gitlab\/[^"]*|)"/);
+    } finally {
+      await rooted.close();
+    }
+  });
+
   it('counts what is pending or running now', async () => {
     const now = Date.now();
     fake.addPipeline(101, {

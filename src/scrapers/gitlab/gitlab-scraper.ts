@@ -31,6 +31,8 @@ interface Deps {
   projects: readonly string[];
   groups: readonly string[];
   lookbackSeconds: number;
+  /** The path of GITLAB_URL without a trailing slash: GitLab's relative URL root, or ''. */
+  basePath: string;
 }
 
 interface ProjectCheckpoint {
@@ -40,6 +42,11 @@ interface ProjectCheckpoint {
   readonly open: Readonly<Record<string, { s: 'pending' | 'running'; at: number }>>;
   /** Unix seconds of the last refresh of deployments, merges and release pressure. */
   readonly pressureAt: number;
+  /**
+   * The id and path learnt from the pipelines of a project given only by id or path: a run
+   * that reads no pipeline still labels its gauges and keys its state the same way.
+   */
+  readonly learnt?: { readonly id: string; readonly path: string };
 }
 
 const PER_PAGE = 100;
@@ -189,9 +196,10 @@ export class GitlabScraper {
     const updatedAfter = iso(Math.min(Date.parse(checkpoint.since) / 1000, now) - OVERLAP_S);
     const list = await this.#pipelinesUpdatedAfter(project, updatedAfter);
 
-    let ref = project;
+    let ref: ProjectRef = checkpoint.learnt === undefined ? project : { ...project, ...checkpoint.learnt };
     const first = list[0];
-    if (first !== undefined && (ref.path === '' || !/^\d+$/.test(ref.id))) ref = learnProject(project, first);
+    if (first !== undefined && (ref.path === '' || !/^\d+$/.test(ref.id)))
+      ref = learnProject(ref, first, this.#d.basePath);
 
     const open: Record<string, { s: 'pending' | 'running'; at: number }> = { ...checkpoint.open };
     let since = checkpoint.since;
@@ -224,6 +232,17 @@ export class GitlabScraper {
       }
     }
     for (const [id, entry] of Object.entries(open)) if (now - entry.at > OPEN_EXPIRY_S) delete open[id];
+    const next: ProjectCheckpoint = {
+      since,
+      open,
+      pressureAt: checkpoint.pressureAt,
+      ...(ref === project ? {} : { learnt: { id: ref.id, path: ref.path } }),
+    };
+    // A project given by id that has shown no pipeline yet has no path to label anything with.
+    if (ref.path === '') {
+      await store.write({ state: [{ key, value: next }] });
+      return;
+    }
     this.#setActive(ref, open);
 
     // The overlap re-reads the last pipelines: only one updated after the checkpoint is news.
@@ -237,8 +256,7 @@ export class GitlabScraper {
         errors.record(err, `deployments of ${ref.path}`);
       }
     }
-    const next: ProjectCheckpoint = { since, open, pressureAt };
-    await store.write({ state: [{ key, value: next }] });
+    await store.write({ state: [{ key, value: { ...next, pressureAt } satisfies ProjectCheckpoint }] });
   }
 
   #setActive(project: ProjectRef, open: Record<string, { s: 'pending' | 'running' }>): void {
@@ -341,11 +359,26 @@ export class GitlabScraper {
   }
 }
 
-function learnProject(project: ProjectRef, p: { project_id?: number; web_url?: string }): ProjectRef {
+/**
+ * The id and path of a project from one of its pipelines (`project_id`, and `web_url`, whose
+ * path starts with GitLab's relative URL root, `basePath`, when it has one).
+ */
+function learnProject(
+  project: ProjectRef,
+  p: { project_id?: number; web_url?: string },
+  basePath: string,
+): ProjectRef {
   const id = p.project_id === undefined ? project.id : String(p.project_id);
   let path = project.path;
   if (path === '' && p.web_url !== undefined) {
-    const match = /^https?:\/\/[^/]+\/(.+?)\/-\/pipelines\//.exec(p.web_url);
+    let urlPath = '';
+    try {
+      urlPath = new URL(p.web_url).pathname;
+    } catch {
+      // Not a URL: the path stays unknown.
+    }
+    if (basePath !== '' && urlPath.startsWith(`${basePath}/`)) urlPath = urlPath.slice(basePath.length);
+    const match = /^\/(.+?)\/-\/pipelines\//.exec(urlPath);
     if (match?.[1] !== undefined) path = match[1];
   }
   return { id, path: path === '' ? id : path, defaultBranch: project.defaultBranch };

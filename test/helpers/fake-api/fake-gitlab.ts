@@ -184,6 +184,8 @@ export interface FakeGitlabOptions extends FakeServerOptions {
   /** Treat updated_after/updated_before as strict bounds. Real GitLab (UpdatedAtFilterable) compares
    * inclusively (>= / <=); default false = like GitLab. */
   exclusiveUpdatedBounds?: boolean;
+  /** GitLab's relative URL root (`/gitlab`): the API is under `<root>/api/v4`, pages under `<root>/`. */
+  root?: string;
 }
 
 interface Project {
@@ -295,9 +297,11 @@ export class FakeGitlab extends FakeHttpServer {
   #nextGroupId = 1000;
   readonly countLimit: number;
   exclusiveUpdatedBounds: boolean;
+  readonly #root: string;
 
   constructor(options: FakeGitlabOptions = {}) {
-    super(gitlabDialect, options);
+    super({ ...gitlabDialect, prefix: `${options.root ?? ''}/api/v4` }, options);
+    this.#root = options.root ?? '';
     this.countLimit = options.countLimit ?? 10_000;
     this.exclusiveUpdatedBounds = options.exclusiveUpdatedBounds ?? false;
     this.route('GET', '/projects/:id/pipelines', (c) => this.#listPipelines(c));
@@ -514,7 +518,7 @@ export class FakeGitlab extends FakeHttpServer {
   }
 
   #webUrl(p: Project, suffix = ''): string {
-    return `${this.url}/${p.input.path_with_namespace}${suffix}`;
+    return `${this.url}${this.#root}/${p.input.path_with_namespace}${suffix}`;
   }
 
   /** GitLab offset pagination with X-* headers and a Link header. */
@@ -595,7 +599,7 @@ export class FakeGitlab extends FakeHttpServer {
       before_sha: '0000000000000000000000000000000000000000',
       tag: pl.tag ?? false,
       yaml_errors: null,
-      user: { ...USER, web_url: `${this.url}/root` },
+      user: { ...USER, web_url: `${this.url}${this.#root}/root` },
       started_at: isoMillis(started),
       finished_at: isoMillis(finished),
       committed_at: null,
@@ -669,7 +673,7 @@ export class FakeGitlab extends FakeHttpServer {
       duration: job.duration !== undefined ? job.duration : seconds(started, finished, false),
       queued_duration:
         job.queued_duration !== undefined ? job.queued_duration : seconds(created, started, false),
-      user: { ...USER, web_url: `${this.url}/root` },
+      user: { ...USER, web_url: `${this.url}${this.#root}/root` },
       commit: {
         id: sha,
         short_id: sha.slice(0, 8),
@@ -709,7 +713,7 @@ export class FakeGitlab extends FakeHttpServer {
       topics: [],
       ssh_url_to_repo: `git@127.0.0.1:${path}.git`,
       http_url_to_repo: `${this.url}/${path}.git`,
-      web_url: `${this.url}/${path}`,
+      web_url: `${this.url}${this.#root}/${path}`,
       avatar_url: null,
       star_count: 0,
       forks_count: 0,
@@ -724,7 +728,7 @@ export class FakeGitlab extends FakeHttpServer {
           ? (this.#groups.get(nsPath.split('/').slice(0, -1).join('/')) ?? null)
           : null,
         avatar_url: null,
-        web_url: `${this.url}/groups/${nsPath}`,
+        web_url: `${this.url}${this.#root}/groups/${nsPath}`,
       },
       archived: p.input.archived ?? false,
       visibility: 'private',
@@ -903,13 +907,13 @@ export class FakeGitlab extends FakeHttpServer {
           state: mr.state,
           created_at: isoMillis(toMs(mr.created_at)),
           updated_at: isoMillis(toMs(mr.updated_at)),
-          merged_by: mr.state === 'merged' ? { ...USER, web_url: `${this.url}/root` } : null,
+          merged_by: mr.state === 'merged' ? { ...USER, web_url: `${this.url}${this.#root}/root` } : null,
           merged_at: isoMillis(optionalMs(mr.merged_at)),
           closed_by: null,
           closed_at: isoMillis(optionalMs(mr.closed_at)),
           target_branch: mr.target_branch,
           source_branch: mr.source_branch,
-          author: { ...USER, web_url: `${this.url}/root` },
+          author: { ...USER, web_url: `${this.url}${this.#root}/root` },
           source_project_id: p.input.id,
           target_project_id: p.input.id,
           draft: false,
@@ -1022,7 +1026,7 @@ export class FakeGitlab extends FakeHttpServer {
           updated_at: isoMillis(toMs(d.updated_at)),
           finished_at: isoMillis(optionalMs(d.finished_at)),
           status: d.status,
-          user: { ...USER, web_url: `${this.url}/root` },
+          user: { ...USER, web_url: `${this.url}${this.#root}/root` },
           environment: {
             id: envEntity.id,
             name: envEntity.name,
