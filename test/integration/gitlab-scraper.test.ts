@@ -317,6 +317,54 @@ describe('GitLab scraper against a fake GitLab API (SPEC section 8)', function (
     );
   });
 
+  it('counts release pressure since a deployment older than SCRAPE_LOOKBACK; repairs only the lookback', async () => {
+    const own = await FakeGitlab.start({ token: API_TOKEN });
+    try {
+      own.addGroup('acme');
+      own.addProject({ id: 101, path_with_namespace: 'acme/payments-api', default_branch: 'main' });
+      const now = Date.now();
+      const day = 24 * 3600_000;
+      own.addEnvironment(101, { id: 950, name: 'canary', state: 'available' });
+      own.addDeployment(101, {
+        id: 9500,
+        status: 'success',
+        created_at: now - 3 * day - 600_000,
+        updated_at: now - 3 * day,
+        finished_at: now - 3 * day,
+        environment: { id: 950, name: 'canary' },
+      });
+      // Merged 4 days ago (deployed since), 2 days ago and an hour ago (both waiting).
+      for (const [i, ago] of [4 * day, 2 * day, 3600_000].entries()) {
+        own.addMergeRequest(101, {
+          id: 850 + i,
+          iid: 85 + i,
+          target_branch: 'main',
+          source_branch: `c${i}`,
+          state: 'merged',
+          created_at: now - ago - 600_000,
+          updated_at: now - ago,
+          merged_at: now - ago,
+        });
+      }
+      const app = await startTestApp({
+        GITLAB_URL: own.url,
+        GITLAB_TOKEN: API_TOKEN,
+        GITLAB_GROUPS: 'acme',
+        API_MAX_RPS: '50',
+        SCRAPE_SCHEDULE: '0 0 1 1 *',
+      });
+      apps.push(app);
+      await app.service.scrapers.runOnce();
+      const text = await getMetrics(app.url);
+      const P = 'source="gitlab",project="acme/payments-api"';
+      assert.equal(sample(text, `delivery_merge_requests_undeployed{${P},environment="canary"}`), 2);
+      // Repair looks back SCRAPE_LOOKBACK (24 h): only the last merge is counted as one.
+      assert.equal(sample(text, `delivery_merge_requests_merged_total{${P},ref="main"}`), 1);
+    } finally {
+      await own.close();
+    }
+  });
+
   describe('a bad day at the API', () => {
     const errors = async (app: TestApp, kind: string) =>
       sample(await getMetrics(app.url), `delivery_scrape_errors_total{api="gitlab",kind="${kind}"}`) ?? 0;

@@ -60,6 +60,11 @@ const OVERLAP_S = 120;
 const DISCOVERY_EVERY_S = 3600;
 /** Deployments, merges and release pressure: on activity, else this often. */
 const PRESSURE_EVERY_S = 3600;
+/**
+ * Release pressure counts merges since an environment's latest successful deployment, reading
+ * at most this far back: an environment not deployed for longer counts the merges of this long.
+ */
+const PRESSURE_LOOKBACK_S = 30 * 24 * 3600;
 /** An open pipeline the API has not shown for this long leaves the gauge. */
 const OPEN_EXPIRY_S = 24 * 3600;
 const PENDING = new Set(['created', 'waiting_for_resource', 'preparing', 'pending', 'scheduled']);
@@ -270,7 +275,9 @@ export class GitlabScraper {
   /** Finished deployments and merges no webhook recorded, and the release pressure gauges. */
   async #deploymentsAndPressure(project: ProjectRef, lookbackSeconds: number, since: string): Promise<void> {
     const { client, processor, clock, metrics } = this.#d;
-    const windowStart = iso(clock.nowSeconds() - lookbackSeconds);
+    const now = clock.nowSeconds();
+    const windowStartS = now - lookbackSeconds;
+    const windowStart = iso(windowStartS);
     const updatedAfter = since < windowStart ? since : windowStart;
     const deployments = (await client.Deployments.all(project.id, {
       updatedAfter,
@@ -281,10 +288,47 @@ export class GitlabScraper {
     const environments = (await client.Environments.all(project.id, {
       perPage: PER_PAGE,
     })) as unknown as Array<{ name: string; state?: string }>;
+    // Review apps and other dynamic environments do not take releases.
+    const releasable = environments.filter(
+      (env) => !env.name.includes('/') && (env.state === undefined || env.state === 'available'),
+    );
+
+    // The latest successful deployment of each environment. One updated in the window is the
+    // latest (a later one would be updated later still); otherwise it is asked for, however old.
+    const lastSuccess = new Map<string, number>();
+    for (const d of deployments) {
+      const at = parseTimestamp(d.finished_at) ?? parseTimestamp(d.updated_at);
+      const name = d.environment?.name;
+      if (d.status !== 'success' || at === undefined || !name) continue;
+      if (at > (lastSuccess.get(name) ?? 0)) lastSuccess.set(name, at);
+    }
+    for (const env of releasable) {
+      if (lastSuccess.has(env.name)) continue;
+      const [latest] = (await client.Deployments.all(project.id, {
+        environment: env.name,
+        status: 'success',
+        // GitLab sorts by finished_at only together with a finished_at filter.
+        orderBy: 'finished_at',
+        finishedAfter: '2000-01-01T00:00:00Z',
+        sort: 'desc',
+        perPage: 1,
+        maxPages: 1,
+      } as never)) as unknown as ApiDeployment[];
+      const at = parseTimestamp(latest?.finished_at) ?? parseTimestamp(latest?.updated_at);
+      if (at !== undefined) lastSuccess.set(env.name, at);
+    }
+
+    // Merges since the oldest of those deployments (at most PRESSURE_LOOKBACK_S back), so that
+    // release pressure does not fall by itself as merges leave SCRAPE_LOOKBACK.
+    const oldestNeeded = Math.min(
+      windowStartS,
+      ...releasable.map((env) => lastSuccess.get(env.name) ?? Number.NEGATIVE_INFINITY),
+    );
+    const mergedFrom = Math.max(oldestNeeded, now - PRESSURE_LOOKBACK_S);
     const merged = (await client.MergeRequests.all({
       projectId: project.id,
       state: 'merged',
-      updatedAfter: windowStart,
+      updatedAfter: iso(mergedFrom),
       perPage: PER_PAGE,
     } as never)) as unknown as ApiMergeRequest[];
 
@@ -293,20 +337,14 @@ export class GitlabScraper {
       const e = deploymentEvent(project, d);
       if (e !== undefined) events.push(e);
     }
-    for (const mr of merged) events.push(mergeEvent(project, mr));
+    // Repair looks back SCRAPE_LOOKBACK only, whatever release pressure needed to read.
+    for (const mr of merged) {
+      if ((parseTimestamp(mr.updated_at) ?? now) >= windowStartS) events.push(mergeEvent(project, mr));
+    }
     // One event per delivery: each dedupes on its own natural key.
     for (const event of events) await processor.process({ key: undefined, events: [event] });
 
-    const lastSuccess = new Map<string, number>();
-    for (const d of deployments) {
-      const at = parseTimestamp(d.finished_at) ?? parseTimestamp(d.updated_at);
-      const name = d.environment?.name;
-      if (d.status !== 'success' || at === undefined || !name) continue;
-      if (at > (lastSuccess.get(name) ?? 0)) lastSuccess.set(name, at);
-    }
-    for (const env of environments) {
-      // Review apps and other dynamic environments do not take releases.
-      if (env.name.includes('/') || (env.state !== undefined && env.state !== 'available')) continue;
+    for (const env of releasable) {
       const deployedAt = lastSuccess.get(env.name) ?? 0;
       const waiting = merged.filter(
         (mr) =>
