@@ -76,10 +76,12 @@ describe('GitHub scraper against a fake GitHub API (SPEC section 8)', function (
     assert.equal(sample(text, 'delivery_runners{source="github",scope="org",status="offline"}'), 1);
   });
 
-  it('a run with nothing new costs one request per repository, plus the runner list', async () => {
+  it('a run with nothing new costs one request per repository, plus the runner list, and no budget', async () => {
     const app = await start();
     await app.service.scrapers.runOnce();
+    const before = await getMetrics(app.url);
     fake.resetLog();
+    const used = fake.rateLimitState().used;
     await app.service.scrapers.runOnce();
     assert.deepEqual(
       fake
@@ -88,6 +90,12 @@ describe('GitHub scraper against a fake GitHub API (SPEC section 8)', function (
         .sort(),
       ['/api/v3/orgs/acme-gh/actions/runners', '/api/v3/repos/acme-gh/web/actions/runs'],
     );
+    // Both carry the ETag of their last answer: unchanged, GitHub answers 304, which is free.
+    assert.equal(fake.requestCount({ status: 304 }), 2);
+    assert.equal(fake.rateLimitState().used, used);
+    assert.deepEqual(eventMetrics(await getMetrics(app.url)), eventMetrics(before));
+    const runners = 'delivery_runners{source="github",scope="org",status="busy"}';
+    assert.equal(sample(await getMetrics(app.url), runners), 1);
   });
 
   it('counts runs in progress, and follows them until they finish', async () => {
