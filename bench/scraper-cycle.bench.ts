@@ -513,7 +513,9 @@ async function readServiceMetrics(url: string): Promise<ServiceMetrics> {
   const started = performance.now();
   const text = await send(`${url}/metrics`, { method: 'GET' });
   const renderMs = performance.now() - started;
-  const gitlab = (labels: string) => labelOf(labels, 'api') === 'gitlab';
+  // delivery_api_* carry `api`, delivery_scrape_* `scraper` (SPEC section 5).
+  const gitlab = (labels: string) =>
+    labelOf(labels, 'api') === 'gitlab' || labelOf(labels, 'scraper') === 'gitlab';
   const only = (metric: string) => {
     for (const [labels, value] of samplesOf(text, metric)) if (gitlab(labels)) return value;
     return 0;

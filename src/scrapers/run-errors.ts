@@ -19,7 +19,7 @@ export class RunErrors {
 
   record(err: unknown, where: string): void {
     const e = toApiError(err);
-    this.#metrics.scrapeErrors.inc({ api: this.#api, kind: e.kind });
+    this.#metrics.scrapeErrors.inc({ scraper: this.#api, kind: e.kind });
     const entry = this.#byKind.get(e.kind);
     if (entry === undefined) this.#byKind.set(e.kind, { count: 1, first: `${where}: ${e.message}` });
     else entry.count++;

@@ -6,21 +6,21 @@ export function createScraperMetrics(registry: Registry) {
   return {
     scrapeDuration: new Histogram({
       name: 'delivery_scrape_duration_seconds',
-      help: 'Duration of scraper runs, by API',
-      labelNames: ['api'] as const,
+      help: 'Duration of scraper runs, by scraper (gitlab, github)',
+      labelNames: ['scraper'] as const,
       buckets: [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600],
       registers,
     }),
     scrapeErrors: new Counter({
       name: 'delivery_scrape_errors_total',
-      help: 'Scraper errors by API and kind (auth, not_found, rate_limited, upstream_5xx, timeout, bad_payload, network, other)',
-      labelNames: ['api', 'kind'] as const,
+      help: 'Scraper errors by scraper and kind (auth, not_found, rate_limited, upstream_5xx, timeout, bad_payload, network, other)',
+      labelNames: ['scraper', 'kind'] as const,
       registers,
     }),
     lastSuccess: new Gauge({
       name: 'delivery_scrape_last_success_timestamp_seconds',
-      help: 'When a scraper run of the API last finished without errors',
-      labelNames: ['api'] as const,
+      help: 'When a run of the scraper last finished without errors',
+      labelNames: ['scraper'] as const,
       registers,
     }),
     apiRequests: new Counter({

@@ -111,7 +111,7 @@ export class Scrapers {
       try {
         await Promise.all(
           [...this.#scrapers].map(async ([api, scraper]) => {
-            const stop = this.#metrics.scrapeDuration.startTimer({ api });
+            const stop = this.#metrics.scrapeDuration.startTimer({ scraper: api });
             try {
               const errors = await scraper.run({
                 signal: this.#stopping.signal,
@@ -122,11 +122,12 @@ export class Scrapers {
                   ? { progress: (done: number, total: number) => options.progress?.(api, done, total) }
                   : {}),
               });
-              if (errors.count === 0) this.#metrics.lastSuccess.set({ api }, this.#d.clock.now() / 1000);
+              if (errors.count === 0)
+                this.#metrics.lastSuccess.set({ scraper: api }, this.#d.clock.now() / 1000);
               errors.log(this.#d.log.child({ component: 'scraper' }));
             } catch (err) {
               // Never fatal: counted, logged, and the next run starts afresh.
-              this.#metrics.scrapeErrors.inc({ api, kind: 'other' });
+              this.#metrics.scrapeErrors.inc({ scraper: api, kind: 'other' });
               this.#d.log.error({ err, api }, 'scraper run failed');
             } finally {
               stop();

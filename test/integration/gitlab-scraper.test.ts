@@ -110,14 +110,14 @@ describe('GitLab scraper against a fake GitLab API (SPEC section 8)', function (
     assert.equal(sample(text, 'delivery_runners{source="gitlab",scope="group",status="online"}'), 1);
     assert.equal(sample(text, 'delivery_runners{source="gitlab",scope="group",status="offline"}'), 1);
     assert.equal(sample(text, 'delivery_runners{source="gitlab",scope="group",status="paused"}'), 1);
-    assert.ok((sample(text, 'delivery_scrape_last_success_timestamp_seconds{api="gitlab"}') ?? 0) > 0);
+    assert.ok((sample(text, 'delivery_scrape_last_success_timestamp_seconds{scraper="gitlab"}') ?? 0) > 0);
   });
 
   it('runs on SCRAPE_SCHEDULE by itself, one run at a time', async () => {
     const app = await start({ SCRAPE_SCHEDULE: '* * * * * *' });
     const deadline = Date.now() + 10_000;
     while (
-      sample(await getMetrics(app.url), 'delivery_scrape_duration_seconds_count{api="gitlab"}') === undefined
+      sample(await getMetrics(app.url), 'delivery_scrape_duration_seconds_count{scraper="gitlab"}') === undefined
     ) {
       assert.ok(Date.now() < deadline, 'no scraper run within 10 s of a once-a-second schedule');
       await new Promise((r) => setTimeout(r, 200));
@@ -128,7 +128,7 @@ describe('GitLab scraper against a fake GitLab API (SPEC section 8)', function (
     // Overlapping ticks join the run going on: each project's pipelines were listed once per run.
     const lists = fake.requestCount({ path: '/api/v4/projects/101/pipelines' });
     const runs =
-      sample(await getMetrics(app.url), 'delivery_scrape_duration_seconds_count{api="gitlab"}') ?? 0;
+      sample(await getMetrics(app.url), 'delivery_scrape_duration_seconds_count{scraper="gitlab"}') ?? 0;
     assert.ok(lists <= runs + 1, `${lists} pipeline lists for ${runs} finished runs`);
   });
 
@@ -367,7 +367,7 @@ describe('GitLab scraper against a fake GitLab API (SPEC section 8)', function (
 
   describe('a bad day at the API', () => {
     const errors = async (app: TestApp, kind: string) =>
-      sample(await getMetrics(app.url), `delivery_scrape_errors_total{api="gitlab",kind="${kind}"}`) ?? 0;
+      sample(await getMetrics(app.url), `delivery_scrape_errors_total{scraper="gitlab",kind="${kind}"}`) ?? 0;
 
     it('API down: the service keeps serving, errors are counted, the next run recovers', async () => {
       const app = await start();
