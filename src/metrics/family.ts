@@ -308,6 +308,11 @@ export class FamilyView {
     return this.#table.map.get(this.#key(labels))?.value;
   }
 
+  /** The current sum of a histogram series, if it exists. */
+  sumOf(labels: readonly string[]): number | undefined {
+    return this.#table.map.get(this.#key(labels))?.sum;
+  }
+
   inc(labels: readonly string[], by: number): SeriesRecord {
     const s = this.#get(labels);
     s.value += by;

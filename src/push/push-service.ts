@@ -51,6 +51,20 @@ export class PushService {
     }
     const labels = resolveLabels(def, fields.labels);
     const family = this.#family(def);
+    // A finite value can still make an infinite total (1.7e308 twice): Prometheus's text
+    // format and the store have no room for it, so it is refused before anything changes.
+    const next =
+      op === 'observe'
+        ? (family.sumOf(labels) ?? 0) + value
+        : op === 'set'
+          ? value
+          : (family.valueOf(labels) ?? 0) + (op === 'dec' ? -value : value);
+    if (!Number.isFinite(next)) {
+      throw new HttpError(
+        400,
+        `${def.name}: this ${op} would make its ${op === 'observe' ? 'sum' : 'value'} no longer a finite number`,
+      );
+    }
     let record: SeriesRecord;
     if (op === 'observe') record = family.observe(labels, value);
     else if (op === 'set') record = family.set(labels, value);

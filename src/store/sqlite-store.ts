@@ -209,11 +209,15 @@ export class SqliteStore implements Store {
       labels: string;
       value: string;
     }>;
-    return rows.map((r) => ({
-      metric: r.metric,
-      labels: JSON.parse(r.labels) as Record<string, string>,
-      value: decodeValue(r.value),
-    }));
+    const records: SeriesRecord[] = [];
+    for (const r of rows) {
+      const value = decodeValue(r.value);
+      // A value that is no longer a finite number (stored as null by an older version) is
+      // dropped: the service starts, and Prometheus never sees `null`.
+      if (value !== undefined)
+        records.push({ metric: r.metric, labels: JSON.parse(r.labels) as Record<string, string>, value });
+    }
+    return records;
   }
 
   async hasClaim(key: string): Promise<boolean> {
@@ -370,9 +374,10 @@ function encodeValue(v: SeriesValue): string {
   return JSON.stringify(v.kind === 'number' ? v.value : { c: v.counts, s: v.sum, n: v.count });
 }
 
-function decodeValue(text: string): SeriesValue {
-  const v = JSON.parse(text) as number | { c: number[]; s: number; n: number };
-  return typeof v === 'number'
-    ? { kind: 'number', value: v }
-    : { kind: 'histogram', counts: v.c, sum: v.s, count: v.n };
+function decodeValue(text: string): SeriesValue | undefined {
+  const v = JSON.parse(text) as number | { c: number[]; s: number; n: number } | null;
+  if (typeof v === 'number') return { kind: 'number', value: v };
+  if (v === null || typeof v.s !== 'number' || typeof v.n !== 'number' || !Array.isArray(v.c))
+    return undefined;
+  return { kind: 'histogram', counts: v.c, sum: v.s, count: v.n };
 }

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { push, pushJson, TOKEN } from '../helpers/push.js';
 import { getMetrics, sample, startTestApp, type TestApp } from '../helpers/start-app.js';
@@ -183,6 +186,46 @@ describe('push API (SPEC section 6)', () => {
         2,
       );
     });
+  });
+
+  it('answers 400 to a push whose total would no longer be finite, and still restarts', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dm-finite-'));
+    const env = { AUTH_TOKEN: TOKEN, METRICS_CATALOG: CATALOG, DATA_DIR: dir };
+    const first = await startTestApp(env);
+    try {
+      const huge = '1.7e308';
+      const inc = { value: huge, labels: 'acme/api' };
+      assert.equal((await push(first.url, '/api/queue_depth/inc', inc)).status, 200);
+      const over = await push(first.url, '/api/queue_depth/inc', inc);
+      assert.equal(over.status, 400);
+      assert.match(JSON.stringify(over.body), /finite/);
+      const observe = { value: huge, labels: 'x,success' };
+      assert.equal((await push(first.url, '/api/deployment_duration_seconds/observe', observe)).status, 200);
+      assert.equal((await push(first.url, '/api/deployment_duration_seconds/observe', observe)).status, 400);
+      const text = await getMetrics(first.url);
+      assert.equal(sample(text, 'delivery_queue_depth{project="acme/api"}'), 1.7e308);
+      assert.equal(
+        sample(text, 'delivery_deployment_duration_seconds_count{target="x",status="success"}'),
+        1,
+      );
+      assert.doesNotMatch(text, /(Inf|null|NaN)$/m);
+      await first.stop();
+      // The same numbers after a restart on the same DATA_DIR.
+      const again = await startTestApp(env);
+      try {
+        const after = await getMetrics(again.url);
+        assert.equal(sample(after, 'delivery_queue_depth{project="acme/api"}'), 1.7e308);
+        assert.equal(
+          sample(after, 'delivery_deployment_duration_seconds_count{target="x",status="success"}'),
+          1,
+        );
+      } finally {
+        await again.stop();
+      }
+    } finally {
+      await first.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('answers 401 for a missing or wrong token and counts it', async () => {

@@ -187,6 +187,35 @@ describe('SqliteStore', () => {
     }
   });
 
+  it('leaves out stored values that are not finite numbers (older versions wrote null)', async () => {
+    const store = new SqliteStore(dir, clock);
+    await store.write({
+      series: [{ metric: 'delivery_ok', labels: {}, value: { kind: 'number', value: 1 } }],
+    });
+    await store.close();
+    const db = new Database(join(dir, 'delivery-metrics.sqlite'));
+    db.prepare('INSERT INTO series (metric, labels, value) VALUES (?, ?, ?)').run(
+      'delivery_gauge',
+      '{}',
+      'null',
+    );
+    db.prepare('INSERT INTO series (metric, labels, value) VALUES (?, ?, ?)').run(
+      'delivery_hist',
+      '{}',
+      '{"c":[1],"s":null,"n":1}',
+    );
+    db.close();
+    const again = new SqliteStore(dir, clock);
+    try {
+      assert.deepEqual(
+        (await again.loadSeries()).map((r) => r.metric),
+        ['delivery_ok'],
+      );
+    } finally {
+      await again.close();
+    }
+  });
+
   it('rejects writes and pings after close', async () => {
     const store = new SqliteStore(dir, clock);
     await store.ping();
