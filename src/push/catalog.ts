@@ -77,11 +77,7 @@ function checkMetric(path: string, m: MetricInput): string[] {
       problems.push(`${path}.buckets: must be strictly increasing`);
   }
   if (m.reset === 'cartesian') {
-    const open = m.labels.filter((l) => m.values[l] === undefined);
-    if (open.length > 0)
-      problems.push(
-        `${path}.reset: cartesian needs closed values for every label (missing: ${open.join(', ')})`,
-      );
+    // Open labels (SPEC's own example has one) take the values they had when reset.
     const combinations = m.labels.reduce((n, l) => n * (m.values[l]?.length ?? 1), 1);
     if (combinations > m.max_series)
       problems.push(`${path}.reset: ${combinations} combinations exceed max_series ${m.max_series}`);

@@ -72,11 +72,29 @@ export class PushService {
     await this.#state.save({ series: [record] });
   }
 
-  /** DELETE: forget every series, or with `reset: cartesian` put every combination back at 0. */
+  /**
+   * DELETE: forget every series, or with `reset: cartesian` put every combination back at 0:
+   * each closed label's values, and each open label's values among the series it forgot.
+   */
   async reset(def: PushMetricDef): Promise<void> {
     const family = this.#family(def);
     const series = family.clear();
-    if (def.reset === 'cartesian') series.push(...cartesian(def).map((labels) => family.zero(labels)));
+    if (def.reset === 'cartesian') {
+      const had = new Map<string, Set<string>>();
+      for (const s of series) {
+        for (const name of def.labels) {
+          if (def.values[name] !== undefined) continue;
+          const value = s.labels[name];
+          if (value === undefined) continue;
+          const values = had.get(name) ?? new Set<string>();
+          values.add(value);
+          had.set(name, values);
+        }
+      }
+      // Never more than the metric's series budget, though zero() itself does not count them.
+      const combinations = cartesian(def, had).slice(0, def.maxSeries);
+      series.push(...combinations.map((labels) => family.zero(labels)));
+    }
     await this.#state.save({ series });
   }
 
@@ -141,9 +159,10 @@ function labelString(v: unknown): string {
   throw new HttpError(400, `label value ${JSON.stringify(v)} is not a string`);
 }
 
-function cartesian(def: PushMetricDef): string[][] {
+function cartesian(def: PushMetricDef, had: ReadonlyMap<string, ReadonlySet<string>>): string[][] {
   return def.labels.reduce<string[][]>(
-    (combos, name) => combos.flatMap((c) => (def.values[name] ?? []).map((v) => [...c, v])),
+    (combos, name) =>
+      combos.flatMap((c) => (def.values[name] ?? [...(had.get(name) ?? [])]).map((v) => [...c, v])),
     [[]],
   );
 }

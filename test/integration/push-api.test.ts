@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -317,6 +317,56 @@ describe('push API (SPEC section 6)', () => {
       'delivery_lights{color="red",state="off"} 0',
       'delivery_lights{color="red",state="on"} 0',
     ]);
+  });
+
+  it('starts with the catalog of SPEC section 6 and resets its open label cartesian by the values it had', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dm-spec-catalog-'));
+    const catalog = join(dir, 'catalog.yaml');
+    // SPEC section 6's example, as written there: `target` is an open label.
+    writeFileSync(
+      catalog,
+      [
+        'metrics:',
+        '  deployment_duration_seconds:',
+        '    type: histogram            # counter | gauge | histogram',
+        '    help: Duration of a deployment pipeline',
+        '    labels: [target, status]   # positional order for the push API',
+        '    values: {status: [success, failed]}   # optional closed sets',
+        '    buckets: [300, 900, 1800, 3600, 7200, 14400, 28800]',
+        '    reset: cartesian           # optional: DELETE re-creates every combination at 0',
+        '    max_series: 10000          # optional series budget of this metric (default 10000)',
+        'experiments:',
+        '  foo_total: {type: counter, help: Number of foo, labels: [result], values: {result: [success, failed]}}',
+        '',
+      ].join('\n'),
+    );
+    const spec = await startTestApp({ AUTH_TOKEN: TOKEN, METRICS_CATALOG: catalog });
+    try {
+      for (const labels of ['coordinator_pipeline,success', 'web,failed']) {
+        const res = await push(spec.url, '/api/deployment_duration_seconds/observe', {
+          value: '600',
+          labels,
+        });
+        assert.equal(res.status, 200);
+      }
+      const del = await fetch(`${spec.url}/api/deployment_duration_seconds`, {
+        method: 'DELETE',
+        headers: { 'X-Private-Token': TOKEN },
+      });
+      assert.equal(del.status, 200);
+      const counts = (await getMetrics(spec.url))
+        .split('\n')
+        .filter((l) => l.startsWith('delivery_deployment_duration_seconds_count{'));
+      assert.deepEqual(counts.sort(), [
+        'delivery_deployment_duration_seconds_count{target="coordinator_pipeline",status="failed"} 0',
+        'delivery_deployment_duration_seconds_count{target="coordinator_pipeline",status="success"} 0',
+        'delivery_deployment_duration_seconds_count{target="web",status="failed"} 0',
+        'delivery_deployment_duration_seconds_count{target="web",status="success"} 0',
+      ]);
+    } finally {
+      await spec.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('serves experiments under delivery_experiments_ and counts them', async () => {
