@@ -57,7 +57,8 @@ export class Scrapers {
     ) {
       const limiter = new ApiLimiter('gitlab', config.scrape.apiMaxRps, this.#metrics);
       this.#limiters.push(limiter);
-      const token = config.secrets.list('GITLAB_TOKEN')[0];
+      // Looked up for every request: a token rotated in SECRETS_DIR is used from then on.
+      const token = () => config.secrets.list('GITLAB_TOKEN')[0];
       this.#scrapers.set(
         'gitlab',
         new GitlabScraper({
@@ -73,7 +74,7 @@ export class Scrapers {
     if (config.github.repos.length > 0 || config.github.orgs.length > 0) {
       const limiter = new ApiLimiter('github', config.scrape.apiMaxRps, this.#metrics);
       this.#limiters.push(limiter);
-      const token = config.secrets.list('GITHUB_TOKEN')[0];
+      const token = () => config.secrets.list('GITHUB_TOKEN')[0];
       this.#scrapers.set(
         'github',
         new GithubScraper({

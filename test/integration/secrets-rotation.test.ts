@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { FakeGithub } from '../helpers/fake-api/fake-github.js';
+import { FakeGitlab } from '../helpers/fake-api/fake-gitlab.js';
 import { push } from '../helpers/push.js';
-import { startTestApp } from '../helpers/start-app.js';
+import { getMetrics, sample, startTestApp } from '../helpers/start-app.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 async function until(check: () => Promise<boolean>, ms = 4000): Promise<void> {
@@ -55,6 +57,49 @@ describe('secret rotation through SECRETS_DIR', () => {
       await until(async () => (await get()).status === 200);
     } finally {
       await app.stop();
+    }
+  });
+
+  it('makes the scrapers use a rotated GITLAB_TOKEN and GITHUB_TOKEN from the next request', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'GITLAB_TOKEN'), 'old-gitlab');
+    writeFileSync(join(dir, 'GITHUB_TOKEN'), 'old-github');
+    const gitlab = await FakeGitlab.start({ token: 'new-gitlab' });
+    const github = await FakeGithub.start({ token: 'new-github' });
+    gitlab.addGroup('acme');
+    gitlab.addProject({ id: 101, path_with_namespace: 'acme/payments-api', default_branch: 'main' });
+    github.addRepo({ id: 1, owner: 'acme-gh', name: 'web', default_branch: 'main' });
+    const app = await startTestApp({
+      SECRETS_DIR: dir,
+      GITLAB_URL: gitlab.url,
+      GITLAB_GROUPS: 'acme',
+      GITHUB_API_URL: github.apiUrl,
+      GITHUB_REPOS: 'acme-gh/web',
+      API_MAX_RPS: '50',
+      SCRAPE_SCHEDULE: '0 0 1 1 *',
+    });
+    const auth = async (scraper: string) =>
+      sample(await getMetrics(app.url), `delivery_scrape_errors_total{scraper="${scraper}",kind="auth"}`) ??
+      0;
+    try {
+      await app.service.scrapers.runOnce();
+      assert.ok((await auth('gitlab')) > 0 && (await auth('github')) > 0, 'the old tokens are refused');
+      const before = { gitlab: await auth('gitlab'), github: await auth('github') };
+      writeFileSync(join(dir, 'GITLAB_TOKEN'), 'new-gitlab');
+      writeFileSync(join(dir, 'GITHUB_TOKEN'), 'new-github');
+      await until(async () => app.logs.filter((l) => l.msg === 'secrets reloaded').length > 0);
+      gitlab.resetLog();
+      github.resetLog();
+      await app.service.scrapers.runOnce();
+      assert.equal(await auth('gitlab'), before.gitlab);
+      assert.equal(await auth('github'), before.github);
+      assert.equal(gitlab.requestCount({ status: 401 }), 0);
+      assert.equal(github.requestCount({ status: 401 }), 0);
+      assert.ok(gitlab.requestCount() > 0 && github.requestCount() > 0);
+    } finally {
+      await app.stop();
+      await gitlab.close();
+      await github.close();
     }
   });
 });

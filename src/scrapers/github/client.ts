@@ -1,6 +1,6 @@
 import { Octokit } from '@octokit/rest';
 import { conditionalFetch } from '../conditional-fetch.js';
-import { limitedFetch } from '../limited-fetch.js';
+import { type FetchLike, limitedFetch } from '../limited-fetch.js';
 import type { ApiLimiter } from '../limiter.js';
 
 /**
@@ -11,14 +11,22 @@ import type { ApiLimiter } from '../limiter.js';
  */
 export function createGithubClient(options: {
   apiUrl: URL;
-  token: string | undefined;
+  /** The token of each request, looked up then (it may have been rotated). */
+  token: () => string | undefined;
   limiter: ApiLimiter;
   timeoutMs: number;
 }): Octokit {
+  const limited = limitedFetch(options.limiter, options.timeoutMs);
+  const authorized: FetchLike = (input, init) => {
+    const token = options.token();
+    if (token === undefined || token === '') return limited(input, init);
+    const headers = new Headers(init?.headers);
+    headers.set('authorization', `token ${token}`);
+    return limited(input, { ...init, headers });
+  };
   return new Octokit({
     baseUrl: options.apiUrl.href.replace(/\/+$/, ''),
-    ...(options.token ? { auth: options.token } : {}),
-    request: { fetch: conditionalFetch(limitedFetch(options.limiter, options.timeoutMs)) },
+    request: { fetch: conditionalFetch(authorized) },
     log: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
   });
 }

@@ -23,7 +23,8 @@ interface HandlerOptions {
  */
 export function createGitlabClient(options: {
   url: URL;
-  token: string | undefined;
+  /** The token of each request, looked up then (it may have been rotated). */
+  token: () => string | undefined;
   limiter: ApiLimiter;
   timeoutMs: number;
 }): GitlabClient {
@@ -36,9 +37,14 @@ export function createGitlabClient(options: {
         prefixUrl === undefined ? undefined : prefixUrl.endsWith('/') ? prefixUrl : `${prefixUrl}/`;
       const url = new URL(endpoint, base);
       url.search = searchParams ?? '';
+      const token = options.token();
+      // Replaces gitbeaker's own (empty) PRIVATE-TOKEN, whatever its case.
+      const sent = new Headers(headers);
+      if (token === undefined || token === '') sent.delete('private-token');
+      else sent.set('private-token', token);
       const response = await doFetch(url, {
         method,
-        ...(headers ? { headers } : {}),
+        headers: sent,
         ...(body === undefined ? {} : { body }),
         ...(signal ? { signal } : {}),
       });
@@ -61,7 +67,8 @@ export function createGitlabClient(options: {
   );
   return new Gitlab({
     host: options.url.origin + options.url.pathname.replace(/\/+$/, ''),
-    token: options.token ?? '',
+    // Set per request by the handler above.
+    token: '',
     requesterFn,
     queryTimeout: null,
   });
