@@ -1,4 +1,5 @@
-import { statSync } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { validate as validateCron } from 'node-cron';
 import {
@@ -151,10 +152,14 @@ export function loadConfig(env: Settings): Config {
     for (const message of err.problems) problems.push({ variable: 'METRICS_CATALOG', message });
   }
 
+  const dataDir = settings('DATA_DIR') ?? './data';
+  const dataDirProblem = checkDataDir(dataDir);
+  if (dataDirProblem !== undefined) problems.push({ variable: 'DATA_DIR', message: dataDirProblem });
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     listen: listen!,
-    dataDir: settings('DATA_DIR') ?? './data',
+    dataDir,
     redisUrl,
     catalog: catalog!,
     catalogPath,
@@ -194,5 +199,38 @@ function isDirectory(path: string): boolean {
     return statSync(path).isDirectory();
   } catch {
     return false;
+  }
+}
+
+/**
+ * Why DATA_DIR cannot hold the store, if it cannot: it must be a writable directory, or not
+ * exist yet below one (the store creates it). Checked with the other settings, so one message
+ * names it too.
+ */
+function checkDataDir(dir: string): string | undefined {
+  let path = resolve(dir);
+  for (;;) {
+    let stat: ReturnType<typeof statSync> | undefined;
+    try {
+      stat = statSync(path, { throwIfNoEntry: false });
+    } catch {
+      // ENOTDIR: something above is a file; the parent says which.
+      stat = undefined;
+    }
+    if (stat !== undefined) {
+      if (!stat.isDirectory())
+        return path === resolve(dir)
+          ? `'${dir}' is not a directory`
+          : `'${dir}' cannot be created: '${path}' is not a directory`;
+      try {
+        accessSync(path, constants.W_OK);
+      } catch {
+        return `'${dir}' is not writable${path === resolve(dir) ? '' : ` (nor is '${path}', where it would be created)`}`;
+      }
+      return undefined;
+    }
+    const parent = dirname(path);
+    if (parent === path) return `'${dir}' cannot be created`;
+    path = parent;
   }
 }

@@ -57,6 +57,8 @@ describe('loadConfig', () => {
         OTEL_EXPORTER_OTLP_PROTOCOL: 'carrier-pigeon',
         METRICS_CATALOG: catalog,
         SECRETS_DIR: join(dir, 'missing'),
+        // A file where the store's directory should be.
+        DATA_DIR: join(catalog, 'data'),
       });
     } catch (err) {
       error = err;
@@ -65,6 +67,7 @@ describe('loadConfig', () => {
     const variables = error.problems.map((p) => p.variable).sort();
     assert.deepEqual(variables, [
       'API_MAX_RPS',
+      'DATA_DIR',
       'GITHUB_REPOS',
       'GITLAB_URL',
       'LISTEN_ADDRESS',
@@ -77,7 +80,11 @@ describe('loadConfig', () => {
       'TRACKED_REFS',
       'WEBHOOK_THREADS',
     ]);
-    assert.match(error.message, /^Invalid configuration \(12 problems\):/);
+    assert.match(error.message, /^Invalid configuration \(13 problems\):/);
+    assert.match(
+      error.message,
+      /DATA_DIR: '[^']*data' cannot be created: '[^']*catalog\.yaml' is not a directory/,
+    );
     assert.match(error.message, /LISTEN_ADDRESS: 'nope' is not host:port/);
     assert.match(error.message, /METRICS_CATALOG: metrics\.x_total\.type/);
   });
