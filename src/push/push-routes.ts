@@ -43,6 +43,13 @@ export function pushRoutes(router: Router, deps: Deps): void {
       if (!PUSH_OPERATIONS.includes(op)) {
         throw new HttpError(404, `unknown operation '${ctx.params.op}': use observe, inc, dec or set`);
       }
+      // `inc?value=5` must not count 1 with a 200: fields come in the body only (SPEC section 6).
+      if (ctx.querystring !== '') {
+        throw new HttpError(
+          400,
+          'fields go in the body (form-encoded, multipart or JSON), not in the query string',
+        );
+      }
       const fields = await parsePushBody(
         ctx.get('content-type') || undefined,
         await readRawBody(ctx.req, MAX_PUSH_BODY),

@@ -159,6 +159,16 @@ describe('push API (SPEC section 6)', () => {
       });
     }
 
+    it('for fields sent in the query string, which would otherwise count 1', async () => {
+      const res = await fetch(`${app.url}/api/plain_total/inc?value=5`, {
+        method: 'POST',
+        headers: { 'X-Private-Token': TOKEN },
+      });
+      assert.equal(res.status, 400);
+      assert.match(((await res.json()) as { error: string }).error, /query string/);
+      assert.equal(sample(await getMetrics(app.url), 'delivery_plain_total'), undefined);
+    });
+
     it('for JSON that does not parse', async () => {
       const res = await pushJson(app.url, '/api/queue_depth/set', '{"value": 1,');
       assert.equal(res.status, 400);
