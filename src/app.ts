@@ -68,6 +68,7 @@ export function createApp(deps: AppDeps): RequestListener {
     });
   }
   app.use(router.routes());
-  app.use(router.allowedMethods({ throw: true }));
+  // Not thrown: the router then sets `Allow` (RFC 9110), and the error middleware adds a body.
+  app.use(router.allowedMethods());
   return withFastRoutes(webhooks, app.callback(), log);
 }

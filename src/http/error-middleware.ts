@@ -10,6 +10,13 @@ export function errorMiddleware(log: Logger): Middleware {
       if (ctx.status === 404 && ctx.body == null) {
         ctx.status = 404;
         ctx.body = { error: `no route for ${ctx.method} ${ctx.path}` };
+      } else if ((ctx.status === 405 || ctx.status === 501) && ctx.body == null) {
+        const status = ctx.status;
+        const allowed = ctx.response.get('Allow');
+        ctx.body = {
+          error: `${ctx.method} is not ${status === 405 ? 'allowed' : 'implemented'} for ${ctx.path}: use ${allowed}`,
+        };
+        ctx.status = status;
       }
     } catch (err) {
       const answer = errorAnswer(err, log, { method: ctx.method, path: ctx.path });

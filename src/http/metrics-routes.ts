@@ -34,8 +34,10 @@ export function metricsRoutes(router: Router, deps: Deps): void {
   });
 
   // A group may be nested (`acme/platform`), so it spans any number of path segments.
-  router.get(/^\/prom\/(.+)\/metrics$/, async (ctx) => {
-    const group = safeDecode(ctx.path.slice('/prom/'.length, -'/metrics'.length));
+  // A trailing slash is served too, as it is for /metrics.
+  const groupPath = /^\/prom\/(.+?)\/metrics\/?$/;
+  router.get(groupPath, async (ctx) => {
+    const group = safeDecode(groupPath.exec(ctx.path)?.[1] ?? '');
     const tokens = deps.secrets.digests(`PROM_GROUP_TOKEN_${toUpperSnake(group)}`);
     if (tokens.length === 0) throw new HttpError(404, `no metrics endpoint for group '${group}'`);
     if (!matchesAnyDigest(bearerDigest(ctx.headers), tokens)) {

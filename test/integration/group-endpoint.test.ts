@@ -55,10 +55,15 @@ describe('per-group endpoint (SPEC section 7)', () => {
     assert.equal(check.status, 0, check.output);
   });
 
-  it('serves a nested group with its own token', async () => {
+  it('serves a nested group with its own token, with or without a trailing slash', async () => {
     const text = await (await groupMetrics(app, 'acme/platform', 'platform-token')).text();
     assert.equal(sample(text, 'delivery_builds_total{project="acme/platform/runner",result="failed"}'), 1);
     assert.doesNotMatch(text, /acme\/api/);
+    const slash = await fetch(`${app.url}/prom/acme/platform/metrics/`, {
+      headers: { Authorization: 'Bearer platform-token' },
+    });
+    assert.equal(slash.status, 200);
+    assert.equal(await slash.text(), text);
   });
 
   it('answers 401 for a missing or wrong bearer, and for another group’s token', async () => {

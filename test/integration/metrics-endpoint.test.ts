@@ -66,7 +66,13 @@ describe('/metrics and health', () => {
       const missing = await fetch(`${app.url}/nothing-here`);
       assert.equal(missing.status, 404);
       assert.match(((await missing.json()) as { error: string }).error, /no route for GET \/nothing-here/);
-      assert.equal((await fetch(`${app.url}/metrics`, { method: 'POST' })).status, 405);
+      const post = await fetch(`${app.url}/metrics`, { method: 'POST' });
+      assert.equal(post.status, 405);
+      assert.equal(post.headers.get('allow'), 'HEAD, GET');
+      assert.match(((await post.json()) as { error: string }).error, /POST is not allowed for \/metrics/);
+      const odd = await fetch(`${app.url}/metrics`, { method: 'PROPFIND' });
+      assert.equal(odd.status, 501);
+      assert.match(((await odd.json()) as { error: string }).error, /PROPFIND is not implemented/);
     } finally {
       await app.stop();
     }
