@@ -225,7 +225,10 @@ describe('GitHub scraper against a fake GitHub API (SPEC section 8)', function (
     await app.service.scrapers.runOnce();
     const text = await getMetrics(app.url);
     for (const kind of ['auth', 'upstream_5xx', 'bad_payload', 'network']) {
-      assert.ok((sample(text, `delivery_scrape_errors_total{scraper="github",kind="${kind}"}`) ?? 0) > 0, kind);
+      assert.ok(
+        (sample(text, `delivery_scrape_errors_total{scraper="github",kind="${kind}"}`) ?? 0) > 0,
+        kind,
+      );
     }
     const full = await start();
     await deliver(full, () => true);

@@ -117,7 +117,8 @@ describe('GitLab scraper against a fake GitLab API (SPEC section 8)', function (
     const app = await start({ SCRAPE_SCHEDULE: '* * * * * *' });
     const deadline = Date.now() + 10_000;
     while (
-      sample(await getMetrics(app.url), 'delivery_scrape_duration_seconds_count{scraper="gitlab"}') === undefined
+      sample(await getMetrics(app.url), 'delivery_scrape_duration_seconds_count{scraper="gitlab"}') ===
+      undefined
     ) {
       assert.ok(Date.now() < deadline, 'no scraper run within 10 s of a once-a-second schedule');
       await new Promise((r) => setTimeout(r, 200));
