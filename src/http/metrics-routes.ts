@@ -8,7 +8,12 @@ import { toUpperSnake } from '../config/parse.js';
 import { exposeAll, exposeGroup } from '../metrics/exposition.js';
 import { gzipAll } from '../metrics/gzip-exposition.js';
 import type { MetricState } from '../metrics/metric-state.js';
-import { TEXT_CONTENT_TYPE } from '../metrics/text-format.js';
+import {
+  type ExpositionFormat,
+  negotiateFormat,
+  OPENMETRICS_CONTENT_TYPE,
+  TEXT_CONTENT_TYPE,
+} from '../metrics/text-format.js';
 import type { Secrets } from '../secrets/secrets.js';
 import { digest, matchesAnyDigest } from '../secrets/timing-safe.js';
 import { bearerToken } from './bearer.js';
@@ -30,7 +35,10 @@ export function metricsRoutes(router: Router, deps: Deps): void {
       ctx.set('WWW-Authenticate', 'Bearer');
       throw new HttpError(401, 'a valid METRICS_TOKEN bearer token is required');
     }
-    respond(ctx, exposeAll(deps.registry, deps.state), () => gzipAll(deps.registry, deps.state));
+    const format = negotiateFormat(ctx.get('accept'));
+    respond(ctx, format, exposeAll(deps.registry, deps.state, format), () =>
+      gzipAll(deps.registry, deps.state, format),
+    );
   });
 
   // A group may be nested (`acme/platform`), so it spans any number of path segments.
@@ -44,7 +52,8 @@ export function metricsRoutes(router: Router, deps: Deps): void {
       ctx.set('WWW-Authenticate', 'Bearer');
       throw new HttpError(401, `a valid bearer token for group '${group}' is required`);
     }
-    respond(ctx, exposeGroup(deps.registry, deps.state, group));
+    const format = negotiateFormat(ctx.get('accept'));
+    respond(ctx, format, exposeGroup(deps.registry, deps.state, group, format));
   });
 }
 
@@ -54,8 +63,14 @@ export function metricsRoutes(router: Router, deps: Deps): void {
  * series the text is hundreds of megabytes and higher levels cost far more time for little
  * gain on such repetitive text.
  */
-function respond(ctx: Context, text: AsyncGenerator<Buffer>, gzipped?: () => AsyncGenerator<Buffer>): void {
-  ctx.type = TEXT_CONTENT_TYPE;
+function respond(
+  ctx: Context,
+  format: ExpositionFormat,
+  text: AsyncGenerator<Buffer>,
+  gzipped?: () => AsyncGenerator<Buffer>,
+): void {
+  ctx.type = format === 'openmetrics' ? OPENMETRICS_CONTENT_TYPE : TEXT_CONTENT_TYPE;
+  ctx.vary('Accept');
   ctx.vary('Accept-Encoding');
   if (ctx.acceptsEncodings('gzip', 'identity') === 'gzip') {
     ctx.set('Content-Encoding', 'gzip');

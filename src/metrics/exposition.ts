@@ -2,7 +2,14 @@ import type { Registry } from 'prom-client';
 import type { FamilyView } from './family.js';
 import type { MetricState } from './metric-state.js';
 import { slices } from './slices.js';
-import { formatLabels, formatValue, header } from './text-format.js';
+import {
+  type ExpositionFormat,
+  formatLabels,
+  formatValue,
+  header,
+  OPENMETRICS_EOF,
+  toOpenMetrics,
+} from './text-format.js';
 
 /** True when a `project` label value lies inside `group` (GitLab paths compare case-insensitively). */
 export function projectInGroup(project: string, group: string): boolean {
@@ -10,15 +17,25 @@ export function projectInGroup(project: string, group: string): boolean {
 }
 
 /** Everything: the process and service metrics of prom-client, then the durable metrics. */
-export function exposeAll(registry: Registry, state: MetricState): AsyncGenerator<Buffer> {
-  return expose(() => registry.metrics(), state);
+export function exposeAll(
+  registry: Registry,
+  state: MetricState,
+  format: ExpositionFormat = 'text',
+): AsyncGenerator<Buffer> {
+  return expose(() => registry.metrics(), state, format);
 }
 
 /** Only the series whose `project` label is inside `group` (SPEC section 7). */
-export function exposeGroup(registry: Registry, state: MetricState, group: string): AsyncGenerator<Buffer> {
+export function exposeGroup(
+  registry: Registry,
+  state: MetricState,
+  group: string,
+  format: ExpositionFormat = 'text',
+): AsyncGenerator<Buffer> {
   return expose(
     () => registryGroup(registry, group),
     state,
+    format,
     (view, labels) => {
       const i = view.labelNames.indexOf('project');
       return i >= 0 && projectInGroup(labels[i] ?? '', group);
@@ -41,14 +58,17 @@ export async function collect(chunks: AsyncIterable<Buffer>): Promise<string> {
 async function* expose(
   own: () => Promise<string>,
   state: MetricState,
+  format: ExpositionFormat,
   keep?: (view: FamilyView, labels: readonly string[]) => boolean,
 ): AsyncGenerator<Buffer> {
-  yield Buffer.from(await own(), 'utf8');
+  const text = await own();
+  yield Buffer.from(format === 'openmetrics' ? toOpenMetrics(text) : text, 'utf8');
   const slice = slices();
-  for (const chunk of state.chunks(keep)) {
+  for (const chunk of state.chunks(keep, format)) {
     yield chunk;
     await slice.pause();
   }
+  if (format === 'openmetrics') yield Buffer.from(OPENMETRICS_EOF);
 }
 
 async function registryGroup(registry: Registry, group: string): Promise<string> {

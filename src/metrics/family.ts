@@ -1,6 +1,12 @@
 import type { SeriesRecord, SeriesValue } from '../store/store.js';
 import { ByteWriter } from './byte-writer.js';
-import { formatLabelPairs, formatValue, header } from './text-format.js';
+import {
+  type ExpositionFormat,
+  formatLabelPairs,
+  formatValue,
+  header,
+  openMetricsHeader,
+} from './text-format.js';
 
 export type FamilyType = 'counter' | 'gauge' | 'histogram';
 
@@ -157,12 +163,14 @@ export class Family {
   readonly #views: FamilyView[] = [];
   readonly #table = new SeriesTable();
   readonly #header: string;
+  readonly #openMetricsHeader: string;
 
   constructor(def: FamilyDef) {
     this.name = def.name;
     this.help = def.help;
     this.type = def.type;
     this.#header = header(def.name, def.help, def.type);
+    this.#openMetricsHeader = openMetricsHeader(def.name, def.help, def.type);
   }
 
   /** The view with these label names, created on first use. */
@@ -206,16 +214,20 @@ export class Family {
    * consumer that pauses between pieces lets other work run, and series that change meanwhile
    * show their new values (each series is rendered whole, so its own lines agree).
    */
-  *chunks(keep?: (view: FamilyView, labels: readonly string[]) => boolean): Generator<Buffer> {
+  *chunks(
+    keep?: (view: FamilyView, labels: readonly string[]) => boolean,
+    format: ExpositionFormat = 'text',
+  ): Generator<Buffer> {
     const w = new ByteWriter(CHUNK_BYTES);
+    const head = format === 'openmetrics' ? this.#openMetricsHeader : this.#header;
     // A filtered view leaves out families it has nothing of; the full view shows them all.
-    if (keep === undefined) w.text(this.#header);
+    if (keep === undefined) w.text(head);
     let any = false;
     // Block by block, member by member: the same order as `blocks()`.
     for (const block of this.#liveBlocks()) {
       for (const s of block.members) {
         if (keep !== undefined && !keep(s.view, s.labels)) continue;
-        if (!any && keep !== undefined) w.text(this.#header);
+        if (!any && keep !== undefined) w.text(head);
         any = true;
         s.view.write(s, w);
         if (w.hasFull) yield* w.takeFull();
@@ -232,9 +244,9 @@ export class Family {
     for (const block of [...this.#table.blocks]) if (block.members.length > 0) yield block;
   }
 
-  /** `# HELP` and `# TYPE` of the family. */
-  get header(): string {
-    return this.#header;
+  /** `# HELP` and `# TYPE` of the family, in text 0.0.4 or OpenMetrics. */
+  headerIn(format: ExpositionFormat): string {
+    return format === 'openmetrics' ? this.#openMetricsHeader : this.#header;
   }
 
   /**

@@ -4,6 +4,7 @@ import { crc32CombineOp, crc32CombineWith } from './crc32-combine.js';
 import type { Family } from './family.js';
 import type { MetricState } from './metric-state.js';
 import { slices } from './slices.js';
+import { type ExpositionFormat, OPENMETRICS_EOF, toOpenMetrics } from './text-format.js';
 
 /**
  * `/metrics` gzipped (what Prometheus asks for) as one gzip member assembled from pieces, the
@@ -37,7 +38,11 @@ interface KeptPiece extends Piece {
   readonly version: number;
 }
 
-const headers = new WeakMap<Family, Promise<Piece>>();
+/** Each family's compressed header, per format (the series blocks are the same in both). */
+const headers: Record<ExpositionFormat, WeakMap<Family, Promise<Piece>>> = {
+  text: new WeakMap(),
+  openmetrics: new WeakMap(),
+};
 
 function compress(text: string | Buffer): Promise<Piece> {
   const raw = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
@@ -53,8 +58,12 @@ function compress(text: string | Buffer): Promise<Piece> {
   return piece;
 }
 
-/** The gzip bytes of `exposeAll`'s text. */
-export async function* gzipAll(registry: Registry, state: MetricState): AsyncGenerator<Buffer> {
+/** The gzip bytes of `exposeAll`'s text, in either format. */
+export async function* gzipAll(
+  registry: Registry,
+  state: MetricState,
+  format: ExpositionFormat = 'text',
+): AsyncGenerator<Buffer> {
   yield GZIP_HEADER;
   const queue: Array<Promise<Piece>> = [];
   let crc = 0;
@@ -68,13 +77,14 @@ export async function* gzipAll(registry: Registry, state: MetricState): AsyncGen
     }
   }
 
-  queue.push(compress(await registry.metrics()));
+  const own = await registry.metrics();
+  queue.push(compress(format === 'openmetrics' ? toOpenMetrics(own) : own));
   const slice = slices();
   for (const family of state.families()) {
-    let header = headers.get(family);
+    let header = headers[format].get(family);
     if (header === undefined) {
-      header = compress(family.header);
-      headers.set(family, header);
+      header = compress(family.headerIn(format));
+      headers[format].set(family, header);
     }
     queue.push(header);
     for (const { block, render } of family.blocks()) {
@@ -96,6 +106,7 @@ export async function* gzipAll(registry: Registry, state: MetricState): AsyncGen
       await slice.pause();
     }
   }
+  if (format === 'openmetrics') queue.push(compress(OPENMETRICS_EOF));
   yield* drain(0);
   const trailer = Buffer.alloc(8);
   trailer.writeUInt32LE(crc >>> 0, 0);

@@ -1,3 +1,4 @@
+import type { ExpositionFormat } from './text-format.js';
 import type { Logger } from 'pino';
 import type { Store, WriteBatch } from '../store/store.js';
 import { Family, type FamilyDef, type FamilyView } from './family.js';
@@ -84,7 +85,10 @@ export class MetricState {
   }
 
   /** `render`'s text (UTF-8) in pieces, rendered as they are asked for (see `Family.chunks`). */
-  *chunks(keep?: (view: FamilyView, labels: readonly string[]) => boolean): Generator<Buffer> {
-    for (const f of this.#families.values()) yield* f.chunks(keep);
+  *chunks(
+    keep?: (view: FamilyView, labels: readonly string[]) => boolean,
+    format: ExpositionFormat = 'text',
+  ): Generator<Buffer> {
+    for (const f of this.#families.values()) yield* f.chunks(keep, format);
   }
 }

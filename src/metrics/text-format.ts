@@ -40,3 +40,79 @@ export function formatLabels(names: readonly string[], values: readonly string[]
 export function header(name: string, help: string, type: string): string {
   return `# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${type}\n`;
 }
+
+/** OpenMetrics 1.0, for clients that ask for it in `Accept` (Prometheus does, first). */
+export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
+
+export type ExpositionFormat = 'text' | 'openmetrics';
+
+/** OpenMetrics ends with this line; text 0.0.4 has no end marker. */
+export const OPENMETRICS_EOF = '# EOF\n';
+
+/**
+ * The format to answer in: OpenMetrics when `Accept` names it with a weight at least that of
+ * text/plain (and of wildcards), else text 0.0.4, which is also the answer without `Accept`.
+ */
+export function negotiateFormat(accept: string | undefined): ExpositionFormat {
+  if (accept === undefined || accept === '') return 'text';
+  let openMetrics = 0;
+  let text = 0;
+  for (const part of accept.split(',')) {
+    const [type = '', ...params] = part.split(';').map((s) => s.trim().toLowerCase());
+    let q = 1;
+    for (const p of params) if (p.startsWith('q=')) q = Number(p.slice(2));
+    if (!Number.isFinite(q)) q = 0;
+    if (type === 'application/openmetrics-text') openMetrics = Math.max(openMetrics, q);
+    else if (type === 'text/plain' || type === 'text/*' || type === '*/*') text = Math.max(text, q);
+  }
+  return openMetrics > 0 && openMetrics >= text ? 'openmetrics' : 'text';
+}
+
+/**
+ * A family's HELP and TYPE in OpenMetrics, from the name, help (already escaped as text 0.0.4
+ * escapes it) and type of text 0.0.4: a counter's family name drops `_total`, which its samples
+ * keep; help escapes `"` too; `untyped`, and a counter whose name lacks `_total`, are `unknown`.
+ * The sample lines are the same in both formats.
+ */
+function openMetricsDescriptor(name: string, escapedHelp: string | undefined, type: string): string {
+  let family = name;
+  let kind = type;
+  if (type === 'counter') {
+    if (name.endsWith('_total')) family = name.slice(0, -'_total'.length);
+    else kind = 'unknown';
+  } else if (type === 'untyped') kind = 'unknown';
+  const help = escapedHelp === undefined ? '' : `# HELP ${family} ${escapedHelp.replace(/"/g, '\\"')}\n`;
+  return `${help}# TYPE ${family} ${kind}\n`;
+}
+
+export function openMetricsHeader(name: string, help: string, type: string): string {
+  return openMetricsDescriptor(name, escapeHelp(help), type);
+}
+
+/** Text 0.0.4 (prom-client's own metrics) as OpenMetrics, without the final `# EOF`. */
+export function toOpenMetrics(text: string): string {
+  let out = '';
+  let help: { name: string; text: string } | undefined;
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    const h = /^# HELP (\S+) ?(.*)$/.exec(line);
+    if (h !== null) {
+      if (help !== undefined) out += `# HELP ${help.name} ${help.text.replace(/"/g, '\\"')}\n`;
+      help = { name: h[1] ?? '', text: h[2] ?? '' };
+      continue;
+    }
+    const t = /^# TYPE (\S+) (\S+)$/.exec(line);
+    if (t !== null) {
+      const name = t[1] ?? '';
+      out += openMetricsDescriptor(name, help?.name === name ? help.text : undefined, t[2] ?? 'untyped');
+      help = undefined;
+      continue;
+    }
+    if (help !== undefined) {
+      out += `# HELP ${help.name} ${help.text.replace(/"/g, '\\"')}\n`;
+      help = undefined;
+    }
+    out += `${line}\n`;
+  }
+  return out;
+}

@@ -60,6 +60,55 @@ describe('/metrics and health', () => {
     }
   });
 
+  it('answers OpenMetrics when Accept asks for it first, as Prometheus does, plain or gzipped', async () => {
+    const app = await startTestApp({
+      AUTH_TOKEN: TOKEN,
+      METRICS_CATALOG: CATALOG,
+      PROM_GROUP_TOKEN_ACME: 'g',
+    });
+    try {
+      await push(app.url, '/api/builds_total/inc', { labels: 'acme/api,success' });
+      const prometheus =
+        'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
+      for (const encoding of ['identity', 'gzip']) {
+        const res = await fetch(`${app.url}/metrics`, {
+          headers: { Accept: prometheus, 'Accept-Encoding': encoding },
+        });
+        assert.equal(
+          res.headers.get('content-type'),
+          'application/openmetrics-text; version=1.0.0; charset=utf-8',
+        );
+        const text = await res.text();
+        // A counter's family drops _total; its samples keep it. The text ends with # EOF.
+        assert.match(text, /^# TYPE delivery_builds counter$/m);
+        assert.doesNotMatch(text, /^# TYPE \S+_total /m);
+        assert.equal(sample(text, 'delivery_builds_total{project="acme/api",result="success"}'), 1);
+        assert.match(text, /^# TYPE delivery_deployment_duration_seconds histogram$/m);
+        assert.ok(text.endsWith('\n# EOF\n'), encoding);
+        assert.equal(text.match(/^# EOF$/gm)?.length, 1);
+      }
+      const group = await fetch(`${app.url}/prom/acme/metrics`, {
+        headers: { Accept: prometheus, Authorization: 'Bearer g' },
+      });
+      const groupText = await group.text();
+      assert.match(groupText, /^# TYPE delivery_builds counter$/m);
+      assert.ok(groupText.endsWith('# EOF\n'));
+      // Without Accept, or asking for text first: text 0.0.4, no end marker.
+      for (const accept of [undefined, 'text/plain;version=0.0.4,application/openmetrics-text;q=0.5']) {
+        const res = await fetch(
+          `${app.url}/metrics`,
+          accept === undefined ? {} : { headers: { Accept: accept } },
+        );
+        assert.equal(res.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8');
+        const text = await res.text();
+        assert.match(text, /^# TYPE delivery_builds_total counter$/m);
+        assert.doesNotMatch(text, /# EOF/);
+      }
+    } finally {
+      await app.stop();
+    }
+  });
+
   it('answers JSON 404 for unknown routes and 405 for a wrong method', async () => {
     const app = await startTestApp({});
     try {
