@@ -133,8 +133,8 @@ function timedScrape(url: string, options: { gzip: boolean }): Promise<Scrape> {
     '-w',
     '%{http_code} %{time_total} %{size_download}',
     '-H',
-    // What Prometheus sends.
-    'Accept: text/plain;version=0.0.4;q=0.5,*/*;q=0.1',
+    // What Prometheus (2.42, Debian's) sends: OpenMetrics first, which the service answers in.
+    'Accept: application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1',
     ...(options.gzip ? ['-H', 'Accept-Encoding: gzip'] : []),
     '--max-time',
     '60',
