@@ -87,7 +87,8 @@ export class EventProcessor {
       }
       const ctx: HandlerContext = { tx, families: this.#deps.families, trackedRefs: this.#deps.trackedRefs };
       for (const { key, value } of await this.#deps.store.scanState(DEFERRED_PREFIX)) {
-        const jobs = value as DeferredJob[];
+        // One job per key; a list under a pipeline's key was kept by earlier versions.
+        const jobs = Array.isArray(value) ? (value as DeferredJob[]) : [value as DeferredJob];
         if (jobs.some((j) => tx.now - j.at < DEFER_LIMIT_S)) continue;
         for (const j of jobs) countJob(ctx, j, j.fallbackRef, j.stage ?? 'unknown');
         tx.delete(key);

@@ -38,6 +38,18 @@ export class Tx {
     return (await this.#store.getState(key)) as T | undefined;
   }
 
+  /** Every state entry whose key starts with `prefix`, this delivery's own writes included. */
+  async scan<T>(prefix: string): Promise<Array<{ key: string; value: T }>> {
+    const found = new Map<string, unknown>();
+    for (const e of await this.#store.scanState(prefix)) found.set(e.key, e.value);
+    for (const [key, w] of this.#state) {
+      if (!key.startsWith(prefix)) continue;
+      if (w.value === null) found.delete(key);
+      else found.set(key, w.value);
+    }
+    return [...found].map(([key, value]) => ({ key, value: value as T }));
+  }
+
   put(key: string, value: unknown, ttlSeconds?: number): void {
     this.#state.set(key, {
       key,

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { GITLAB_SECRET, jobHook, PROJECT, pipelineHook, postGitlab } from '../helpers/gitlab.js';
 import { getMetrics, sample, startTestApp, type TestApp } from '../helpers/start-app.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const OTHER = {
   ...PROJECT,
@@ -290,6 +294,65 @@ describe('a job whose ref label depends on its pipeline', () => {
       assert.equal(sample(text, L('merge_request')), 1);
     } finally {
       await app.stop();
+    }
+  });
+
+  it('keeps each waiting job under a key of its own, and still releases lists an older version kept', async () => {
+    const dir = tempDir();
+    const clock = new FakeClock(Date.UTC(2026, 10, 20, 10, 0));
+    const first = await startTestApp({ ...ENV, DATA_DIR: dir }, { clock });
+    try {
+      for (const id of [41, 42, 43]) await postGitlab(first.url, finished(id, 6101));
+    } finally {
+      await first.stop();
+    }
+    const db = new Database(join(dir, 'delivery-metrics.sqlite'));
+    try {
+      const rows = db
+        .prepare("SELECT key, length(value) AS size FROM state WHERE key LIKE 'deferred:%' ORDER BY key")
+        .all() as Array<{ key: string; size: number }>;
+      // One small row per job, not one list rewritten whole for every job.
+      assert.deepEqual(
+        rows.map((r) => r.key),
+        ['deferred:gitlab:101:6101:41', 'deferred:gitlab:101:6101:42', 'deferred:gitlab:101:6101:43'],
+      );
+      // The shape an older version kept: the pipeline's whole list under its own key.
+      const old = JSON.parse(
+        db
+          .prepare('SELECT value FROM state WHERE key = ?')
+          .pluck()
+          .get('deferred:gitlab:101:6101:41') as string,
+      ) as Record<string, unknown>;
+      db.prepare('INSERT INTO state (key, value, expires_at) VALUES (?, ?, NULL)').run(
+        'deferred:gitlab:101:6102',
+        JSON.stringify([old, { ...old, job: 'lint' }]),
+      );
+    } finally {
+      db.close();
+    }
+    const again = await startTestApp({ ...ENV, DATA_DIR: dir }, { clock });
+    try {
+      for (const id of [6101, 6102]) {
+        await postGitlab(
+          again.url,
+          pipelineHook({
+            id,
+            status: 'running',
+            ref: 'feature/z',
+            source: 'merge_request_event',
+            mergeRequest: true,
+          }),
+        );
+      }
+      const text = await getMetrics(again.url);
+      assert.equal(sample(text, L('merge_request')), 4);
+      assert.equal(sample(text, L('merge_request').replace('job="rspec"', 'job="lint"')), 1);
+      // Released: nothing is left to count again an hour later.
+      clock.advance(3601);
+      assert.equal(await again.service.processor.expireActiveJobs(), 0);
+    } finally {
+      await again.stop();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

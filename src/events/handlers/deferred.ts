@@ -32,9 +32,18 @@ export function countJob(ctx: HandlerContext, d: DeferredJob, ref: string, stage
   if (d.duration !== undefined) ctx.tx.observe(ctx.families.jobDuration, labels, d.duration);
 }
 
-export async function defer(ctx: HandlerContext, key: string, job: DeferredJob): Promise<void> {
-  const waiting = (await ctx.tx.get<DeferredJob[]>(key)) ?? [];
-  ctx.tx.put(key, [...waiting, job], TTL.job);
+/**
+ * Keeps a finished job until its pipeline comes, under a key of its own below the pipeline's
+ * (`<deferredKey>:<job id>`): one list per pipeline was read and written again whole for every
+ * job, which a pipeline of thousands of jobs whose hook never came made quadratic.
+ */
+export async function defer(
+  ctx: HandlerContext,
+  key: string,
+  jobId: string,
+  job: DeferredJob,
+): Promise<void> {
+  ctx.tx.put(`${key}:${jobId}`, job, TTL.job);
 }
 
 /** Counts the jobs that waited for this pipeline, under its `ref` (and name as a fallback stage). */
@@ -44,6 +53,11 @@ export async function release(
   ref: string,
   pipelineName: string,
 ): Promise<void> {
+  for (const { key: jobKey, value } of await ctx.tx.scan<DeferredJob>(`${key}:`)) {
+    countJob(ctx, value, ref, value.stage ?? pipelineName);
+    ctx.tx.delete(jobKey);
+  }
+  // Kept by versions before one key per job: the whole list under the pipeline's own key.
   const waiting = await ctx.tx.get<DeferredJob[]>(key);
   if (waiting === undefined) return;
   for (const d of waiting) countJob(ctx, d, ref, d.stage ?? pipelineName);

@@ -104,7 +104,7 @@ export async function applyJob(ctx: HandlerContext, e: JobEvent): Promise<EventR
     };
     if (pipeline !== undefined) countJob(ctx, job, pipeline.r, e.stage ?? pipeline.n);
     else if (e.pipelineId !== undefined && refDependsOnPipeline(e, ctx.trackedRefs)) {
-      await defer(ctx, deferredKey(e.source, e.project.id, e.pipelineId), job);
+      defer(ctx, deferredKey(e.source, e.project.id, e.pipelineId), e.jobId, job);
     } else countJob(ctx, job, job.fallbackRef, e.stage ?? 'unknown');
   }
 
