@@ -219,7 +219,7 @@ export class Family {
     format: ExpositionFormat = 'text',
   ): Generator<Buffer> {
     const w = new ByteWriter(CHUNK_BYTES);
-    const head = format === 'openmetrics' ? this.#openMetricsHeader : this.#header;
+    const head = this.headerIn(format);
     // A filtered view leaves out families it has nothing of; the full view shows them all.
     if (keep === undefined) w.text(head);
     let any = false;

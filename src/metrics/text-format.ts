@@ -68,11 +68,15 @@ export function negotiateFormat(accept: string | undefined): ExpositionFormat {
   return openMetrics > 0 && openMetrics >= text ? 'openmetrics' : 'text';
 }
 
+/** OpenMetrics escapes `"` in help text as well as what text 0.0.4 escapes. */
+const openMetricsHelp = (name: string, escapedHelp: string) =>
+  `# HELP ${name} ${escapedHelp.replace(/"/g, '\\"')}\n`;
+
 /**
  * A family's HELP and TYPE in OpenMetrics, from the name, help (already escaped as text 0.0.4
  * escapes it) and type of text 0.0.4: a counter's family name drops `_total`, which its samples
- * keep; help escapes `"` too; `untyped`, and a counter whose name lacks `_total`, are `unknown`.
- * The sample lines are the same in both formats.
+ * keep; `untyped`, and a counter whose name lacks `_total`, are `unknown`. The sample lines are
+ * the same in both formats.
  */
 function openMetricsDescriptor(name: string, escapedHelp: string | undefined, type: string): string {
   let family = name;
@@ -81,8 +85,7 @@ function openMetricsDescriptor(name: string, escapedHelp: string | undefined, ty
     if (name.endsWith('_total')) family = name.slice(0, -'_total'.length);
     else kind = 'unknown';
   } else if (type === 'untyped') kind = 'unknown';
-  const help = escapedHelp === undefined ? '' : `# HELP ${family} ${escapedHelp.replace(/"/g, '\\"')}\n`;
-  return `${help}# TYPE ${family} ${kind}\n`;
+  return `${escapedHelp === undefined ? '' : openMetricsHelp(family, escapedHelp)}# TYPE ${family} ${kind}\n`;
 }
 
 export function openMetricsHeader(name: string, help: string, type: string): string {
@@ -92,27 +95,23 @@ export function openMetricsHeader(name: string, help: string, type: string): str
 /** Text 0.0.4 (prom-client's own metrics) as OpenMetrics, without the final `# EOF`. */
 export function toOpenMetrics(text: string): string {
   let out = '';
+  // A HELP line waits for its TYPE line, which decides the family name.
   let help: { name: string; text: string } | undefined;
   for (const line of text.split('\n')) {
     if (line === '') continue;
     const h = /^# HELP (\S+) ?(.*)$/.exec(line);
-    if (h !== null) {
-      if (help !== undefined) out += `# HELP ${help.name} ${help.text.replace(/"/g, '\\"')}\n`;
-      help = { name: h[1] ?? '', text: h[2] ?? '' };
-      continue;
-    }
-    const t = /^# TYPE (\S+) (\S+)$/.exec(line);
-    if (t !== null) {
-      const name = t[1] ?? '';
+    const t = h === null ? /^# TYPE (\S+) (\S+)$/.exec(line) : null;
+    const name = t?.[1] ?? '';
+    if (help !== undefined && (h !== null || help.name !== name))
+      out += openMetricsHelp(help.name, help.text);
+    if (h !== null) help = { name: h[1] ?? '', text: h[2] ?? '' };
+    else if (t !== null) {
       out += openMetricsDescriptor(name, help?.name === name ? help.text : undefined, t[2] ?? 'untyped');
       help = undefined;
-      continue;
-    }
-    if (help !== undefined) {
-      out += `# HELP ${help.name} ${help.text.replace(/"/g, '\\"')}\n`;
+    } else {
       help = undefined;
+      out += `${line}\n`;
     }
-    out += `${line}\n`;
   }
-  return out;
+  return help === undefined ? out : out + openMetricsHelp(help.name, help.text);
 }

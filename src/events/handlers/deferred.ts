@@ -37,12 +37,7 @@ export function countJob(ctx: HandlerContext, d: DeferredJob, ref: string, stage
  * (`<deferredKey>:<job id>`): one list per pipeline was read and written again whole for every
  * job, which a pipeline of thousands of jobs whose hook never came made quadratic.
  */
-export async function defer(
-  ctx: HandlerContext,
-  key: string,
-  jobId: string,
-  job: DeferredJob,
-): Promise<void> {
+export function defer(ctx: HandlerContext, key: string, jobId: string, job: DeferredJob): void {
   ctx.tx.put(`${key}:${jobId}`, job, TTL.job);
 }
 
