@@ -2,6 +2,11 @@ import { join } from 'node:path';
 import { BENCH_DIR } from './paths.js';
 import { cpuTimes, describeExit, type ExitInfo, ManagedProcess } from './process.js';
 
+function profileArgs(): string[] {
+  const dir = process.env.BENCH_CPU_PROF_DIR;
+  return dir === undefined || dir === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`];
+}
+
 /** A baseline server of bench/servers/, as its own Node process. */
 export interface BareServer {
   readonly url: string;
@@ -23,7 +28,8 @@ export async function startBareServer(
   const child = new ManagedProcess({
     name: script,
     command: process.execPath,
-    args: [join(BENCH_DIR, 'servers', script)],
+    // BENCH_CPU_PROF_DIR profiles the baseline as well, so the two profiles can be compared.
+    args: [...profileArgs(), join(BENCH_DIR, 'servers', script)],
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NODE_ENV: 'production', PORT: '0', ...env },
   });
   try {

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 export interface ExitInfo {
@@ -69,9 +70,17 @@ export class ManagedProcess {
       this.child.once('error', (err) => finish({ code: null, signal: null, error: err.message }));
       this.child.once('exit', (code, signal) => finish({ code, signal }));
     });
+    // BENCH_PROCESS_LOG_DIR=<dir>: every line each process prints is also kept in
+    // <dir>/<name>-<pid>.log (e.g. the output of BENCH_NODE_ARGS=--trace-gc).
+    const logDir = process.env.BENCH_PROCESS_LOG_DIR;
+    const logFile =
+      logDir === undefined || logDir === '' ? undefined : join(logDir, `${this.name}-${this.child.pid}.log`);
     for (const stream of [this.child.stdout, this.child.stderr]) {
       if (stream === null) continue;
-      createInterface({ input: stream }).on('line', (line) => this.#onLine(line));
+      createInterface({ input: stream }).on('line', (line) => {
+        if (logFile !== undefined) appendFileSync(logFile, `${line}\n`);
+        this.#onLine(line);
+      });
     }
   }
 

@@ -32,10 +32,10 @@ export class Tx {
     return this.#clock.now() / 1000;
   }
 
-  async get<T>(key: string): Promise<T | undefined> {
+  get<T>(key: string): Promise<T | undefined> {
     const local = this.#state.get(key);
-    if (local !== undefined) return local.value === null ? undefined : (local.value as T);
-    return (await this.#store.getState(key)) as T | undefined;
+    if (local !== undefined) return Promise.resolve(local.value === null ? undefined : (local.value as T));
+    return this.#store.getState(key) as Promise<T | undefined>;
   }
 
   /** Every state entry whose key starts with `prefix`, this delivery's own writes included. */
@@ -62,8 +62,8 @@ export class Tx {
     this.#state.set(key, { key, value: null });
   }
 
-  async claimed(key: string): Promise<boolean> {
-    return this.#claims.has(key) || (await this.#store.hasClaim(key));
+  claimed(key: string): Promise<boolean> {
+    return this.#claims.has(key) ? Promise.resolve(true) : this.#store.hasClaim(key);
   }
 
   claim(key: string, ttlSeconds: number): void {
@@ -92,7 +92,7 @@ export class Tx {
     for (const op of this.#ops) {
       const record = this.#apply(op);
       if (record !== undefined) {
-        series.set(`${record.metric}\u0000${record.key ?? JSON.stringify(record.labels)}`, record);
+        series.set(record.key ?? `${record.metric}\u0000${JSON.stringify(record.labels)}`, record);
       }
     }
     return {

@@ -28,6 +28,9 @@ interface Series {
   /** The block the series was created in; any change to the series marks it changed. */
   readonly block: SeriesBlock;
   readonly labels: readonly string[];
+  /** What its SeriesRecords carry, made once: `labels` by name and the store's key. */
+  readonly labelObject: Readonly<Record<string, string>>;
+  readonly recordKey: string;
   /** `{a="x",b="y"}` as UTF-8 (empty without labels), made at the first scrape and kept. */
   labelBytes: Buffer | undefined;
   value: number;
@@ -353,7 +356,12 @@ export class FamilyView {
     const key = this.#key(labels);
     if (!this.#table.delete(key)) return undefined;
     this.#size--;
-    return { metric: this.family.name, labels: this.#labelObject(labels), key, value: null };
+    return {
+      metric: this.family.name,
+      labels: this.#labelObject(labels),
+      key: this.#recordKey(key),
+      value: null,
+    };
   }
 
   /** Forgets every series of this view; returns the deletions to hand to the Store. */
@@ -362,7 +370,7 @@ export class FamilyView {
     for (const [key, s] of this.#table.map) {
       if (s.view !== this) continue;
       this.#table.delete(key);
-      removed.push({ metric: this.family.name, labels: this.#labelObject(s.labels), key, value: null });
+      removed.push({ metric: this.family.name, labels: s.labelObject, key: s.recordKey, value: null });
     }
     this.#size = 0;
     return removed;
@@ -440,6 +448,8 @@ export class FamilyView {
       key,
       block,
       labels: [...labels],
+      labelObject: this.#labelObject(labels),
+      recordKey: this.#recordKey(key),
       labelBytes: undefined,
       value: 0,
       counts:
@@ -462,11 +472,16 @@ export class FamilyView {
     return out;
   }
 
+  /** Unique among every metric's series (SeriesRecord.key). */
+  #recordKey(key: string): string {
+    return `${this.family.name}\u0000${key}`;
+  }
+
   #record(s: Series): SeriesRecord {
     const value: SeriesValue =
       s.counts === undefined
         ? { kind: 'number', value: s.value }
         : { kind: 'histogram', counts: [...s.counts], sum: s.sum, count: s.count };
-    return { metric: this.family.name, labels: this.#labelObject(s.labels), key: s.key, value };
+    return { metric: this.family.name, labels: s.labelObject, key: s.recordKey, value };
   }
 }

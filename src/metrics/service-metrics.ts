@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, type Registry } from 'prom-client';
+import { CounterBuffer, GaugeBuffer } from './collect-buffer.js';
 
 /** Names the service's own metrics take: a catalog metric may not take one of them. */
 export const SERVICE_METRIC_NAMES = [
@@ -26,13 +27,25 @@ export function createServiceMetrics(registry: Registry) {
   ]) {
     registry.removeSingleMetric(name);
   }
+  // Counted per webhook without prom-client's per-call label hashing (see collect-buffer.ts).
+  const webhookRequests: Counter<'source' | 'event' | 'outcome'> = new Counter({
+    name: 'delivery_webhook_requests_total',
+    help: 'Webhook requests by source, event and outcome (processed, duplicate, ignored, invalid, unauthorized, rejected)',
+    labelNames: ['source', 'event', 'outcome'] as const,
+    registers,
+    collect: (): void => webhookRequestCounts.drain(),
+  });
+  const webhookRequestCounts: CounterBuffer = new CounterBuffer(webhookRequests);
+  const webhookLastReceived: Gauge<'source' | 'project'> = new Gauge({
+    name: 'delivery_webhook_last_received_timestamp_seconds',
+    help: 'When the last authentic webhook of a project arrived (a disabled hook shows as silence)',
+    labelNames: ['source', 'project'] as const,
+    registers,
+    collect: (): void => webhookLastReceivedValues.drain(),
+  });
+  const webhookLastReceivedValues: GaugeBuffer = new GaugeBuffer(webhookLastReceived);
   return {
-    webhookRequests: new Counter({
-      name: 'delivery_webhook_requests_total',
-      help: 'Webhook requests by source, event and outcome (processed, duplicate, ignored, invalid, unauthorized, rejected)',
-      labelNames: ['source', 'event', 'outcome'] as const,
-      registers,
-    }),
+    webhookRequests: webhookRequestCounts,
     webhookProcessing: new Histogram({
       name: 'delivery_webhook_processing_seconds',
       help: 'Time from receiving a webhook request to answering it, in seconds',
@@ -40,12 +53,7 @@ export function createServiceMetrics(registry: Registry) {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     }),
-    webhookLastReceived: new Gauge({
-      name: 'delivery_webhook_last_received_timestamp_seconds',
-      help: 'When the last authentic webhook of a project arrived (a disabled hook shows as silence)',
-      labelNames: ['source', 'project'] as const,
-      registers,
-    }),
+    webhookLastReceived: webhookLastReceivedValues,
     pushRequests: new Counter({
       name: 'delivery_push_requests_total',
       help: 'Push API requests, by catalog metric (unknown for names not in the catalog) and outcome',

@@ -151,8 +151,10 @@ export class ThreadChecker implements WebhookChecker {
     const sent = t.queue.splice(0, MAX_BATCH);
     let size = 0;
     for (const p of sent) size += p.raw.byteLength;
-    const bodies = new ArrayBuffer(size);
-    const bytes = new Uint8Array(bodies);
+    // Not zero-filled (every byte is written below) and not from Buffer's pool: an ArrayBuffer
+    // of its own, which can be transferred.
+    const bytes = Buffer.allocUnsafeSlow(size);
+    const bodies = bytes.buffer as ArrayBuffer;
     let offset = 0;
     const requests = sent.map((p): CheckRequest => {
       bytes.set(p.raw, offset);

@@ -30,8 +30,6 @@ export interface WebhookRoute {
   readonly deliveryHeader: string;
 }
 
-const MAX_PROJECT_CHILDREN = 10_000;
-
 /** Answers of content-type headers seen, so type-is parses each distinct header once. */
 const MAX_CACHED = 64;
 
@@ -74,28 +72,10 @@ export function webhookIntake(
   const { source } = check;
   const contentTypeFits = contentTypeCheck(deps.contentTypes);
   const processing = deps.metrics.webhookProcessing.labels({ source });
-  // prom-client hashes a label object on every call; the children of these bounded label sets
-  // (event and outcome are closed sets) are looked up once.
-  const counted = new Map<string, { inc(): void }>();
-  const count = (event: string, outcome: WebhookOutcome) => {
-    const key = `${event}\u0000${outcome}`;
-    let child = counted.get(key);
-    if (child === undefined) {
-      child = deps.metrics.webhookRequests.labels({ source, event, outcome });
-      counted.set(key, child);
-    }
-    child.inc();
-  };
-  // Authentic projects only, so bounded by what the secrets admit; capped all the same.
-  const lastReceived = new Map<string, { set(value: number): void }>();
-  const noteReceived = (project: string) => {
-    let child = lastReceived.get(project);
-    if (child === undefined) {
-      child = deps.metrics.webhookLastReceived.labels({ source, project });
-      if (lastReceived.size < MAX_PROJECT_CHILDREN) lastReceived.set(project, child);
-    }
-    child.set(deps.clock.now() / 1000);
-  };
+  const count = (event: string, outcome: WebhookOutcome) =>
+    deps.metrics.webhookRequests.inc(`${event}\u0000${outcome}`, () => ({ source, event, outcome }));
+  const noteReceived = (project: string) =>
+    deps.metrics.webhookLastReceived.set(project, () => ({ source, project }), deps.clock.now() / 1000);
   return async (req: IncomingMessage): Promise<Answer> => {
     const started = process.hrtime.bigint();
     const event = steps.event(req);

@@ -220,7 +220,25 @@ export class SqliteStore implements Store {
     return records;
   }
 
-  async hasClaim(key: string): Promise<boolean> {
+  // Point reads are synchronous underneath; these are plain functions rather than `async` ones,
+  // which cost an extra promise and a hop each (several per webhook).
+  hasClaim(key: string): Promise<boolean> {
+    try {
+      return Promise.resolve(this.#hasClaim(key));
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+  }
+
+  getState(key: string): Promise<unknown> {
+    try {
+      return Promise.resolve(this.#getState(key));
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+  }
+
+  #hasClaim(key: string): boolean {
     if (this.#closed) throw new StoreUnavailableError('the store is closed');
     const pending = this.#claims.get(key);
     if (pending !== undefined) return pending > this.#clock.nowSeconds();
@@ -228,7 +246,7 @@ export class SqliteStore implements Store {
     return this.#stmt.getClaim.get(key, this.#clock.nowSeconds()) !== undefined;
   }
 
-  async getState(key: string): Promise<unknown> {
+  #getState(key: string): unknown {
     if (this.#closed) throw new StoreUnavailableError('the store is closed');
     const pending = this.#state.get(key);
     if (pending !== undefined) return pending.value === null ? undefined : pending.value;
@@ -279,7 +297,7 @@ export class SqliteStore implements Store {
     // Kept as given and encoded at commit: a series written by many deliveries of one turn is
     // encoded once. The family's key, when given, spares serialising labels to match writes.
     for (const s of batch.series ?? [])
-      this.#series.set(`${s.metric}\u0000${s.key ?? JSON.stringify(s.labels)}`, s);
+      this.#series.set(s.key ?? `${s.metric}\u0000${JSON.stringify(s.labels)}`, s);
     for (const w of batch.state ?? []) this.#state.set(w.key, w);
     for (const c of batch.claims ?? []) this.#claims.set(c.key, c.expiresAt);
     return new Promise((resolve, reject) => {

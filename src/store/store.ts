@@ -21,8 +21,9 @@ export interface SeriesRecord {
   /** Label names to values, in the metric's label order. */
   readonly labels: Readonly<Record<string, string>>;
   /**
-   * Optional: a string that tells this label set apart from the metric's others (a family's
-   * own series key), so a store can match writes of one series without serialising labels.
+   * Optional: a string that tells this series apart from every series of every metric (a
+   * family's makes it once per series from the metric name and its own key), so a store can
+   * match writes of one series without building a key from the name and labels.
    */
   readonly key?: string;
   /** The full value, or `null` to forget the series. */

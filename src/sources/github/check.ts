@@ -8,24 +8,43 @@ import { githubOwnerOf, verifyGithubSignature } from './verify.js';
  * POST /webhooks/github before state (SPEC section 4): JSON, or form-encoded with the JSON in
  * `payload` (a hook whose content type is form); `X-Hub-Signature-256`; GitHub's shapes.
  */
-export const githubCheck: SourceCheck = {
+export const githubCheck: SourceCheck<GithubBody> = {
   source: 'github',
   headers: ['content-type', 'x-github-event', 'x-hub-signature-256'],
   decode: (headers, raw) => {
-    let text = raw.toString('utf8');
-    if (typeis.is(headers['content-type'] ?? '', ['application/x-www-form-urlencoded']) !== false) {
-      const payload = new URLSearchParams(text).get('payload');
-      if (payload === null) throw new HttpError(400, 'form body has no payload field');
-      text = payload;
-    }
-    return parseJsonBody(text);
+    // GitHub signs the bytes it sends; they are UTF-8, which this string round-trips exactly.
+    // Decoded once: the JSON and the signature both read it.
+    const text = raw.toString('utf8');
+    if (!isForm(headers['content-type'] ?? '')) return { text, json: parseJsonBody(text) };
+    const payload = new URLSearchParams(text).get('payload');
+    if (payload === null) throw new HttpError(400, 'form body has no payload field');
+    return { text, json: parseJsonBody(payload) };
   },
-  authenticate: async (headers, raw, body, secrets) => {
-    const owner = githubOwnerOf(body);
-    const ok = await verifyGithubSignature(secrets, raw, owner, headers['x-hub-signature-256'] || undefined);
+  authenticate: async (headers, _raw, { text, json }, secrets) => {
+    const owner = githubOwnerOf(json);
+    const ok = await verifyGithubSignature(secrets, text, owner, headers['x-hub-signature-256'] || undefined);
     if (!ok) return false;
-    const repo = (body as { repository?: { full_name?: unknown } }).repository?.full_name;
+    const repo = (json as { repository?: { full_name?: unknown } }).repository?.full_name;
     return typeof repo === 'string' ? repo : (owner ?? 'unknown');
   },
-  parse: (headers, body) => parseGithub(headers['x-github-event'] ?? '', body),
+  parse: (headers, { json }) => parseGithub(headers['x-github-event'] ?? '', json),
 };
+
+/** The whole body as text (what the signature covers) and the JSON it carries. */
+interface GithubBody {
+  readonly text: string;
+  readonly json: unknown;
+}
+
+/** type-is's verdict on each distinct Content-Type value, kept (a hook sends one value). */
+const formVerdicts = new Map<string, boolean>();
+const MAX_VERDICTS = 64;
+
+function isForm(contentType: string): boolean {
+  let form = formVerdicts.get(contentType);
+  if (form === undefined) {
+    form = typeis.is(contentType, ['application/x-www-form-urlencoded']) !== false;
+    if (formVerdicts.size < MAX_VERDICTS) formVerdicts.set(contentType, form);
+  }
+  return form;
+}

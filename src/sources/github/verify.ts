@@ -29,18 +29,17 @@ function webhooksFor(secret: string): Webhooks {
  * Verifies `X-Hub-Signature-256` over the raw body with @octokit/webhooks, against the owner's
  * secret (`GITHUB_WEBHOOK_SECRET_<OWNER>`) when one is set, else the default secret. Each value
  * of a rotation list is tried. A request signed only with sha1 (`X-Hub-Signature`) fails.
+ * `payload` is the raw body as UTF-8 text.
  */
 export async function verifyGithubSignature(
   secrets: Secrets,
-  raw: Buffer,
+  payload: string,
   owner: string | undefined,
   signature: string | undefined,
 ): Promise<boolean> {
-  if (signature === undefined || !signature.startsWith('sha256=') || raw.length === 0) return false;
+  if (signature === undefined || !signature.startsWith('sha256=') || payload.length === 0) return false;
   const own = owner === undefined ? [] : secrets.list(`GITHUB_WEBHOOK_SECRET_${toUpperSnake(owner)}`);
   const values = own.length > 0 ? own : secrets.list('GITHUB_WEBHOOK_SECRET');
-  // GitHub signs the bytes it sends; they are UTF-8, which this string round-trips exactly.
-  const payload = raw.toString('utf8');
   let ok = false;
   for (const value of values) {
     if (await webhooksFor(value).verify(payload, signature)) ok = true;
