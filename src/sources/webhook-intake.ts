@@ -72,10 +72,19 @@ export function webhookIntake(
   const { source } = check;
   const contentTypeFits = contentTypeCheck(deps.contentTypes);
   const processing = deps.metrics.webhookProcessing.labels({ source });
+  // The buffers are shared by every source: their keys name the source too.
   const count = (event: string, outcome: WebhookOutcome) =>
-    deps.metrics.webhookRequests.inc(`${event}\u0000${outcome}`, () => ({ source, event, outcome }));
+    deps.metrics.webhookRequests.inc(`${source}\u0000${event}\u0000${outcome}`, () => ({
+      source,
+      event,
+      outcome,
+    }));
   const noteReceived = (project: string) =>
-    deps.metrics.webhookLastReceived.set(project, () => ({ source, project }), deps.clock.now() / 1000);
+    deps.metrics.webhookLastReceived.set(
+      `${source}\u0000${project}`,
+      () => ({ source, project }),
+      deps.clock.now() / 1000,
+    );
   return async (req: IncomingMessage): Promise<Answer> => {
     const started = process.hrtime.bigint();
     const event = steps.event(req);

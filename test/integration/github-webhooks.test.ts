@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { example, GITHUB_SECRET, postGithub, sign } from '../helpers/github.js';
+import { GITLAB_SECRET, PROJECT, postGitlab, releaseHook } from '../helpers/gitlab.js';
 import { getMetrics, sample, startTestApp, type TestApp } from '../helpers/start-app.js';
 
 const REPO = 'source="github",project="Codertocat/Hello-World"';
@@ -438,6 +439,38 @@ describe('GitHub webhooks (SPEC sections 4 and 5)', () => {
       1,
     );
     assert.doesNotMatch(text, /^delivery_job_runs_total\{/m);
+  });
+
+  it('count each source under its own label when GitLab and GitHub send the same event for the same path', async () => {
+    // One service, both sources: a GitHub repository named like a GitLab project.
+    await app.stop();
+    app = await startTestApp({
+      GITHUB_WEBHOOK_SECRET: GITHUB_SECRET,
+      GITLAB_WEBHOOK_TOKEN_ACME_PAYMENTS_API: GITLAB_SECRET,
+    });
+    const published = example('release', (e) => e.action === 'published');
+    Object.assign(published.repository as object, { full_name: PROJECT.path_with_namespace });
+    assert.equal(await send('release', published), 'processed');
+    assert.equal(await send('release', published, { delivery: 'another-guid' }), 'duplicate');
+    const res = await postGitlab(app.url, releaseHook({ id: 7 }));
+    assert.equal(res.status, 200);
+    const text = await metrics();
+    const requests = (source: string, outcome: string) =>
+      sample(
+        text,
+        `delivery_webhook_requests_total{source="${source}",event="release",outcome="${outcome}"}`,
+      );
+    assert.equal(requests('github', 'processed'), 1);
+    assert.equal(requests('github', 'duplicate'), 1);
+    assert.equal(requests('gitlab', 'processed'), 1);
+    assert.equal(requests('gitlab', 'duplicate'), undefined);
+    const received = (source: string) =>
+      sample(
+        text,
+        `delivery_webhook_last_received_timestamp_seconds{source="${source}",project="${PROJECT.path_with_namespace}"}`,
+      );
+    assert.ok((received('github') ?? 0) > 1.7e9, 'GitHub noted under source="github"');
+    assert.ok((received('gitlab') ?? 0) > 1.7e9, 'GitLab noted under source="gitlab"');
   });
 
   describe('bad input (SPEC section 4)', () => {
