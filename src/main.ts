@@ -25,17 +25,25 @@ function describeConfig(config: Config): string {
     return `  ${name}: ${n === 0 ? 'unset' : `set (${n} value${n === 1 ? '' : 's'})`}`;
   });
   const listen = `${config.listen.host ?? ''}:${config.listen.port}`;
+  const list = (values: readonly string[]) => (values.length === 0 ? 'none' : values.join(', '));
   return [
     'Configuration is valid.',
     `  LISTEN_ADDRESS: ${listen}`,
     `  DATA_DIR: ${config.dataDir}`,
     `  METRICS_CATALOG: ${config.catalogPath ?? 'built-in'} (${config.catalog.metrics.length} metrics)`,
     `  TRACKED_REFS: ${config.trackedRefs.source}`,
+    `  GITLAB_URL: ${config.gitlab.url?.href ?? 'unset (no GitLab scraper)'}`,
+    `  GITLAB_PROJECTS: ${list(config.gitlab.projects)}`,
+    `  GITLAB_GROUPS: ${list(config.gitlab.groups)}`,
+    `  GITHUB_API_URL: ${config.github.apiUrl.href}`,
+    `  GITHUB_REPOS: ${list(config.github.repos)}`,
+    `  GITHUB_ORGS: ${list(config.github.orgs)}`,
     `  SCRAPE_SCHEDULE: ${config.scrape.schedule}`,
     `  SCRAPE_LOOKBACK: ${config.scrape.lookbackSeconds}s`,
     `  API_MAX_RPS: ${config.scrape.apiMaxRps}`,
     `  LOG_LEVEL: ${config.logLevel}`,
     `  WEBHOOK_THREADS: ${config.webhookThreads}`,
+    `  OTEL_EXPORTER_OTLP_ENDPOINT: ${config.otel.endpoint?.href ?? 'unset'} (traces: later release)`,
     `  SECRETS_DIR: ${config.secretsDir ?? 'unset'}`,
     ...secrets,
   ].join('\n');

@@ -22,8 +22,15 @@ describe('the built program: configuration errors (acceptance)', function () {
     const { code, stdout } = await runProgram(['check-config'], {
       AUTH_TOKEN: 'very-secret-a,very-secret-b',
       PROM_GROUP_TOKEN_ACME: 'very-secret-c',
+      GITLAB_URL: 'https://gitlab.example.com',
+      GITLAB_GROUPS: 'acme,platform',
+      GITHUB_REPOS: 'octo-org/octo-repo',
     });
     assert.equal(code, 0);
+    // The scraper settings too, so they can be checked before a start.
+    assert.match(stdout, /GITLAB_URL: https:\/\/gitlab\.example\.com\//);
+    assert.match(stdout, /GITLAB_GROUPS: acme, platform/);
+    assert.match(stdout, /GITHUB_REPOS: octo-org\/octo-repo/);
     assert.match(stdout, /Configuration is valid/);
     assert.match(stdout, /AUTH_TOKEN: set \(2 values\)/);
     assert.match(stdout, /PROM_GROUP_TOKEN_ACME: set \(1 value\)/);
