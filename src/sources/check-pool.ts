@@ -2,6 +2,7 @@ import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { Secrets } from '../secrets/secrets.js';
 import { startWorker } from '../worker-thread.js';
+import { BodyRing } from './body-ring.js';
 import { SOURCE_CHECKS } from './checks.js';
 import { type CheckHeaders, type Checked, runCheck } from './webhook-check.js';
 
@@ -26,14 +27,20 @@ export interface CheckRequest {
   readonly offset: number;
   readonly length: number;
 }
-/** One message: its requests, and their bodies one after another in one buffer. */
+/**
+ * One message: its requests, and their bodies one after another, in the thread's shared ring
+ * (`bodies` absent) or in a buffer of their own (`bodies`) when the ring has no room.
+ */
 export interface CheckBatch {
+  readonly batch: number;
   readonly requests: readonly CheckRequest[];
-  readonly bodies: ArrayBuffer;
+  readonly bodies?: ArrayBuffer;
 }
 export type CheckReply =
   | {
       readonly type: 'checked';
+      /** The batch answered: its ring region can be used again. */
+      readonly batch: number;
       readonly results: ReadonlyArray<{ readonly id: number; readonly checked: Checked }>;
     }
   | { readonly type: 'ready' }
@@ -41,6 +48,8 @@ export type CheckReply =
 export interface CheckWorkerData {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly dir: string | undefined;
+  /** The thread's BodyRing memory. */
+  readonly ring?: SharedArrayBuffer;
 }
 
 /** On the main thread: `WEBHOOK_THREADS=0`, and the fallback while no thread is up. */
@@ -75,6 +84,13 @@ const MAX_BATCHES = 2;
 /** A thread that died is replaced after this long (not at once: one that dies at start would spin). */
 const RESTART_MS = 1_000;
 
+/**
+ * Shared memory per thread for the bodies of its batches in flight: two batches of eight
+ * bodies of up to 64 KiB. A batch that does not fit (larger bodies) travels in a buffer of its
+ * own, as every batch did before.
+ */
+const RING_BYTES = 1024 * 1024;
+
 interface Pending {
   readonly id: number;
   readonly source: 'gitlab' | 'github';
@@ -85,6 +101,9 @@ interface Pending {
 
 interface Thread {
   readonly worker: Worker;
+  readonly ring: BodyRing;
+  /** Ring regions of the batches in flight, by batch number. */
+  readonly regions: Map<number, object>;
   readonly pending: Map<number, Pending>;
   /** Requests not yet sent: they wait while the thread works on a batch. */
   queue: Pending[];
@@ -112,6 +131,7 @@ export class ThreadChecker implements WebhookChecker {
   readonly #log: Logger;
   readonly #timers = new Set<NodeJS.Timeout>();
   #nextId = 0;
+  #nextBatch = 0;
   #closed = false;
   #checkedByThreads = 0;
 
@@ -142,28 +162,40 @@ export class ThreadChecker implements WebhookChecker {
   /**
    * Sends up to MAX_BATCH queued requests as one message. A thread has at most MAX_BATCHES
    * messages at once; what arrives meanwhile waits for the next, so batches grow with the load
-   * and a lone request goes at once. The bodies are copied into one buffer the thread then owns
-   * (a body may be a view into a larger buffer the socket still uses): one allocation and one
-   * transfer per message rather than per request.
+   * and a lone request goes at once. The bodies are copied (a body may be a view into a larger
+   * buffer the socket still uses) into the thread's ring, or, when they do not fit there, into
+   * one buffer the thread then owns.
    */
   #send(t: Thread): void {
     if (t.queue.length === 0) return;
     const sent = t.queue.splice(0, MAX_BATCH);
-    let size = 0;
-    for (const p of sent) size += p.raw.byteLength;
-    // Not zero-filled (every byte is written below) and not from Buffer's pool: an ArrayBuffer
-    // of its own, which can be transferred.
-    const bytes = Buffer.allocUnsafeSlow(size);
-    const bodies = bytes.buffer as ArrayBuffer;
-    let offset = 0;
+    const batch = this.#nextBatch++;
+    const written = t.ring.write(sent.map((p) => p.raw));
+    let offset = written?.start ?? 0;
+    let bodies: ArrayBuffer | undefined;
+    if (written === undefined) {
+      let size = 0;
+      for (const p of sent) size += p.raw.byteLength;
+      // Not zero-filled (every byte is written below) and not from Buffer's pool: an
+      // ArrayBuffer of its own, which can be transferred.
+      const bytes = Buffer.allocUnsafeSlow(size);
+      for (const p of sent) {
+        bytes.set(p.raw, offset);
+        offset += p.raw.byteLength;
+      }
+      bodies = bytes.buffer as ArrayBuffer;
+      offset = 0;
+    } else {
+      t.regions.set(batch, written.region);
+    }
     const requests = sent.map((p): CheckRequest => {
-      bytes.set(p.raw, offset);
       const r = { id: p.id, source: p.source, headers: p.headers, offset, length: p.raw.byteLength };
       offset += p.raw.byteLength;
       return r;
     });
     t.busy++;
-    t.worker.postMessage({ requests, bodies } satisfies CheckBatch, [bodies]);
+    if (bodies === undefined) t.worker.postMessage({ batch, requests } satisfies CheckBatch);
+    else t.worker.postMessage({ batch, requests, bodies } satisfies CheckBatch, [bodies]);
   }
 
   counts() {
@@ -186,9 +218,20 @@ export class ThreadChecker implements WebhookChecker {
   }
 
   #start(): void {
-    const worker = startWorker(import.meta.url, 'check-worker', this.#data satisfies CheckWorkerData);
+    const ring = new BodyRing(RING_BYTES);
+    const data: CheckWorkerData = { ...this.#data, ring: ring.buffer };
+    const worker = startWorker(import.meta.url, 'check-worker', data);
     worker.unref();
-    const thread: Thread = { worker, pending: new Map(), queue: [], busy: 0, up: true, ready: false };
+    const thread: Thread = {
+      worker,
+      ring,
+      regions: new Map(),
+      pending: new Map(),
+      queue: [],
+      busy: 0,
+      up: true,
+      ready: false,
+    };
     this.#threads.push(thread);
     worker.on('message', (reply: CheckReply) => {
       if (reply.type === 'ready') {
@@ -198,6 +241,11 @@ export class ThreadChecker implements WebhookChecker {
       if (reply.type === 'log') {
         this.#log[reply.level]({ ...reply.obj, thread: worker.threadId }, reply.msg);
         return;
+      }
+      const region = thread.regions.get(reply.batch);
+      if (region !== undefined) {
+        thread.regions.delete(reply.batch);
+        thread.ring.release(region);
       }
       for (const { id, checked } of reply.results) {
         const p = thread.pending.get(id);

@@ -19,17 +19,25 @@ secrets.watch({
   warn: (obj, msg) => send({ type: 'log', level: 'warn', obj, msg }),
 });
 
-port.on('message', ({ requests, bodies }: CheckBatch) => {
+// Bodies arrive in this shared memory unless a batch brings its own buffer. A region is not
+// touched after its batch is answered: the main thread then writes other bodies there.
+const ring = data.ring;
+
+port.on('message', ({ batch, requests, bodies }: CheckBatch) => {
+  const source = bodies ?? ring;
   void Promise.all(
     requests.map(async (req) => ({
       id: req.id,
-      checked: await runCheck(
-        SOURCE_CHECKS[req.source],
-        req.headers,
-        Buffer.from(bodies, req.offset, req.length),
-        secrets,
-      ),
+      checked:
+        source === undefined
+          ? ({ kind: 'failed', message: 'a batch came without its bodies', stack: undefined } as const)
+          : await runCheck(
+              SOURCE_CHECKS[req.source],
+              req.headers,
+              Buffer.from(source, req.offset, req.length),
+              secrets,
+            ),
     })),
-  ).then((results) => send({ type: 'checked', results }));
+  ).then((results) => send({ type: 'checked', batch, results }));
 });
 send({ type: 'ready' });
