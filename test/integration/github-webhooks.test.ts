@@ -174,6 +174,38 @@ describe('GitHub webhooks (SPEC sections 4 and 5)', () => {
     );
   });
 
+  it('take a run’s queue time from its first attempt only, whichever attempt arrives first', async () => {
+    const id = 779;
+    const times = { created_at: '2026-11-20T10:00:00Z', name: 'CI' };
+    // Attempt 2 first: its run_started_at is the re-run's start, 15 min after created_at.
+    await send(
+      'workflow_run',
+      run({
+        ...times,
+        id,
+        run_attempt: 2,
+        conclusion: 'success',
+        run_started_at: '2026-11-20T10:15:00Z',
+        updated_at: '2026-11-20T10:17:00Z',
+      }),
+    );
+    await send(
+      'workflow_run',
+      run({
+        ...times,
+        id,
+        run_attempt: 1,
+        conclusion: 'failure',
+        run_started_at: '2026-11-20T10:00:07Z',
+        updated_at: '2026-11-20T10:05:00Z',
+      }),
+    );
+    const text = await metrics();
+    const P = 'source="github",project="octo-org/octo-repo",pipeline="CI",ref="master"';
+    assert.equal(sample(text, `delivery_pipeline_queued_seconds_count{${P}}`), 1);
+    assert.equal(sample(text, `delivery_pipeline_queued_seconds_sum{${P}}`), 7);
+  });
+
   it('name a run with an empty name by its workflow path, and do not count a null conclusion', async () => {
     await send('workflow_run', run({ id: 778, name: '', run_attempt: 1 }));
     await send('workflow_run', run({ id: 779, name: '', conclusion: null, status: 'completed' }));

@@ -1,5 +1,10 @@
 import type { DeliveryEvent, PipelineStatus, ProjectRef } from '../../events/model.js';
-import { GITHUB_CONCLUSION, githubJobStatus, runnerType } from '../../sources/github/statuses.js';
+import {
+  GITHUB_CONCLUSION,
+  githubJobStatus,
+  runnerType,
+  runQueuedSeconds,
+} from '../../sources/github/statuses.js';
 import { parseTimestamp } from '../../sources/timestamps.js';
 
 export interface ApiRun {
@@ -64,7 +69,7 @@ export function runEvents(project: ProjectRef, run: ApiRun, jobs: readonly ApiJo
       finishedAt: final ? updated : undefined,
       durationSeconds:
         final && updated !== undefined && started !== undefined ? updated - started : undefined,
-      queuedSeconds: started !== undefined && created !== undefined ? started - created : undefined,
+      queuedSeconds: runQueuedSeconds(created, started, run.run_attempt ?? undefined),
     },
   ];
   for (const j of jobs) {

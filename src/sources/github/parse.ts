@@ -5,6 +5,7 @@ import type { SourceParsed } from '../webhook-check.js';
 import { check } from '../check-schema.js';
 import { parseTimestamp } from '../timestamps.js';
 import {
+  runQueuedSeconds,
   GITHUB_CONCLUSION,
   GITHUB_DEPLOYMENT_STATE,
   GITHUB_RUN_STATUS,
@@ -238,8 +239,8 @@ function runEvent(body: unknown): DeliveryEvent {
     // Only once the run has started: a run waiting for approval (`action_required`) or left
     // `stale` has a `run_started_at` that says nothing about its queue.
     queuedSeconds:
-      started !== undefined && created !== undefined && (status === 'running' || final)
-        ? started - created
+      status === 'running' || final
+        ? runQueuedSeconds(created, started, w.run_attempt ?? undefined)
         : undefined,
   };
 }

@@ -56,3 +56,19 @@ export function githubJobStatus(status: string, conclusion: string | null | unde
   const outcome = GITHUB_CONCLUSION[conclusion ?? ''];
   return outcome === 'success' || outcome === 'failed' || outcome === 'canceled' ? outcome : 'waiting';
 }
+
+/**
+ * A workflow run's queue time: `run_started_at - created_at`, of its first attempt only. A
+ * re-run keeps the run's `created_at` and moves `run_started_at` to the re-run's start, so for
+ * attempt 2 and later the difference is the time between attempts, not a queue; and since
+ * the queue time is observed once per run id, it must not depend on which attempt's event
+ * arrives first.
+ */
+export function runQueuedSeconds(
+  created: number | undefined,
+  started: number | undefined,
+  attempt: number | undefined,
+): number | undefined {
+  if ((attempt ?? 1) > 1 || created === undefined || started === undefined) return undefined;
+  return started - created;
+}

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { pipelineEvents } from '../../../src/scrapers/gitlab/to-events.js';
+import { runEvents as githubRunEvents } from '../../../src/scrapers/github/to-events.js';
 import { parseGitlab } from '../../../src/sources/gitlab/parse.js';
 import { build, pipelineHook } from '../../helpers/gitlab.js';
 
@@ -92,5 +93,31 @@ describe('GitLab API pipelines become the events its webhooks give', () => {
     assert.deepEqual(apiPipeline, { ...fromHook.events[0], project });
     assert.equal(apiPipeline?.kind === 'pipeline' && apiPipeline.queuedSeconds, 0);
     assert.equal(apiPipeline?.kind === 'pipeline' && apiPipeline.ref.mergeRequest, true);
+  });
+});
+
+describe('GitHub API runs become the events its webhooks give', () => {
+  const project = { id: '1', path: 'octo-org/octo-repo', defaultBranch: 'main' };
+  const apiRun = (attempt: number) => ({
+    id: 5,
+    name: 'CI',
+    run_attempt: attempt,
+    event: 'push',
+    head_branch: 'main',
+    status: 'completed',
+    conclusion: 'success',
+    created_at: '2026-11-20T10:00:00Z',
+    run_started_at: attempt === 1 ? '2026-11-20T10:00:09Z' : '2026-11-20T11:00:00Z',
+    updated_at: '2026-11-20T11:05:00Z',
+  });
+  const queued = (attempt: number) => {
+    const [event] = githubRunEvents(project, apiRun(attempt), []);
+    assert.equal(event?.kind, 'pipeline');
+    return event.kind === 'pipeline' ? event.queuedSeconds : 'not a pipeline';
+  };
+
+  it('a queue time for the first attempt only: a re-run keeps created_at, so the rest is the time between attempts', () => {
+    assert.equal(queued(1), 9);
+    assert.equal(queued(2), undefined);
   });
 });
