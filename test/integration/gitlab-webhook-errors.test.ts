@@ -3,7 +3,14 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { FakeClock } from '../helpers/fake-clock.js';
-import { GITLAB_SECRET, jobHook, PROJECT, pipelineHook, postGitlab } from '../helpers/gitlab.js';
+import {
+  deploymentHook,
+  GITLAB_SECRET,
+  jobHook,
+  PROJECT,
+  pipelineHook,
+  postGitlab,
+} from '../helpers/gitlab.js';
 import { getMetrics, sample, startTestApp, type TestApp } from '../helpers/start-app.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
@@ -350,6 +357,43 @@ describe('a job whose ref label depends on its pipeline', () => {
       // Released: nothing is left to count again an hour later.
       clock.advance(3601);
       assert.equal(await again.service.processor.expireActiveJobs(), 0);
+    } finally {
+      await again.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  it('reads the environment state an older version kept: the latest finish and its failing streak', async () => {
+    const dir = tempDir();
+    const first = await startTestApp({ ...ENV, DATA_DIR: dir });
+    await first.stop();
+    const db = new Database(join(dir, 'delivery-metrics.sqlite'));
+    try {
+      // Failing since 09:00, last failure 09:30 (unix seconds).
+      db.prepare('INSERT INTO state (key, value, expires_at) VALUES (?, ?, NULL)').run(
+        'environment:gitlab:101:production',
+        JSON.stringify({
+          t: Date.UTC(2026, 10, 20, 9, 30) / 1000,
+          failingSince: Date.UTC(2026, 10, 20, 9) / 1000,
+        }),
+      );
+    } finally {
+      db.close();
+    }
+    const again = await startTestApp({ ...ENV, DATA_DIR: dir });
+    try {
+      await postGitlab(
+        again.url,
+        deploymentHook({ id: 900, status: 'failed', at: '2026-11-20 09:10:00 +0000' }),
+      );
+      await postGitlab(
+        again.url,
+        deploymentHook({ id: 901, status: 'success', at: '2026-11-20 10:00:00 +0000' }),
+      );
+      const text = await getMetrics(again.url);
+      const E = 'source="gitlab",project="acme/payments-api",environment="production"';
+      assert.equal(sample(text, `delivery_environment_up{${E}}`), 1);
+      assert.equal(sample(text, `delivery_environment_recovery_seconds_count{${E}}`), 1);
+      assert.equal(sample(text, `delivery_environment_recovery_seconds_sum{${E}}`), 3600);
     } finally {
       await again.stop();
       rmSync(dir, { recursive: true, force: true });

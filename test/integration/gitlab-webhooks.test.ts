@@ -576,6 +576,26 @@ describe('GitLab webhooks (SPEC sections 4 and 5)', () => {
       assert.equal(sample(text, `delivery_environment_recovery_seconds_count{${E}}`), 1);
       assert.equal(sample(text, `delivery_environment_recovery_seconds_sum{${E}}`), 3840);
     });
+    it('give the same health and recovery whatever order the deployments arrive in', async () => {
+      // In time: 700 fails at 09:00, 701 fails at 09:30, 702 succeeds at 10:00, 703 fails at
+      // 10:30 and 704 at 10:30 too succeeds (same second: the higher id is the later).
+      const hook = (id: number, status: string, at: string) =>
+        deploymentHook({ id, status, at: `2026-11-20 ${at}:00 +0000`, environment: 'staging' });
+      const E = `${P},environment="staging"`;
+      // The success first, then its streak's failures, latest first.
+      await send(hook(702, 'success', '10:00'));
+      await send(hook(701, 'failed', '09:30'));
+      let text = await metrics();
+      assert.equal(sample(text, `delivery_environment_up{${E}}`), 1, 'a late older failure leaves it up');
+      assert.equal(sample(text, `delivery_environment_recovery_seconds_sum{${E}}`), 1800);
+      // 04 before 03: the same second, and the higher id decides.
+      await send(hook(704, 'success', '10:30'));
+      await send(hook(703, 'failed', '10:30'));
+      text = await metrics();
+      assert.equal(sample(text, `delivery_environment_up{${E}}`), 1);
+      assert.equal(sample(text, `delivery_environment_recovery_seconds_count{${E}}`), 2);
+      assert.equal(sample(text, `delivery_environment_recovery_seconds_sum{${E}}`), 1800);
+    });
   });
 
   describe('merge requests and releases', () => {
