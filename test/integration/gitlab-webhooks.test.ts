@@ -241,6 +241,18 @@ describe('GitLab webhooks (SPEC sections 4 and 5)', () => {
       assert.equal(sample(text, `delivery_pipeline_last_run_duration_seconds{${L}}`), 300);
     });
 
+    it('give two runs that finish in the same second to the higher pipeline id, in either order', async () => {
+      const at = '2026-11-20 12:00:00 UTC';
+      const newer = pipelineHook({ id: 7021, status: 'failed', finishedAt: at, duration: 200 });
+      const older = pipelineHook({ id: 7020, status: 'success', finishedAt: at, duration: 100 });
+      await send(newer);
+      await send(older);
+      const text = await metrics();
+      const L = `${P},pipeline="push",ref="main"`;
+      assert.equal(sample(text, `delivery_pipeline_up{${L}}`), 0);
+      assert.equal(sample(text, `delivery_pipeline_last_run_duration_seconds{${L}}`), 200);
+    });
+
     it('keep the last-run gauges on the latest finish time when an older run arrives late', async () => {
       await send(
         pipelineHook({ id: 7011, status: 'success', finishedAt: '2026-11-20 12:00:00 UTC', duration: 100 }),

@@ -16,6 +16,27 @@ export interface PipelineState {
   readonly f: readonly string[];
 }
 
+/**
+ * The run the last-run gauges of one pipeline name and ref show: two runs that finish in the
+ * same second are told apart by pipeline id, then attempt (both grow), not by arrival.
+ */
+interface LatestRun {
+  readonly t: number;
+  readonly id: string;
+  readonly a: string;
+}
+
+function later(a: LatestRun, b: LatestRun): boolean {
+  if (a.id !== b.id) return compareIds(a.id, b.id) > 0;
+  return compareIds(a.a, b.a) > 0;
+}
+
+function compareIds(a: string, b: string): number {
+  const [x, y] = [Number(a), Number(b)];
+  if (Number.isFinite(x) && Number.isFinite(y) && x !== y) return x - y;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 export const pipelineKey = (source: string, projectId: string, pipelineId: string) =>
   `pipeline:${source}:${projectId}:${pipelineId}`;
 
@@ -55,11 +76,20 @@ export async function applyPipeline(ctx: HandlerContext, e: PipelineEvent): Prom
     }
     // A skipped pipeline ran nothing: it says nothing about whether the pipeline is healthy.
     if (e.status !== 'skipped' && e.finishedAt !== undefined) {
+      const lastKey = `pipeline-last:${e.source}:${e.project.id}:${JSON.stringify([e.name, st.r])}`;
+      const latest = await tx.get<LatestRun>(lastKey);
       const last = f.pipelineLastRun.valueOf(labels);
-      if (last === undefined || e.finishedAt >= last) {
+      const run: LatestRun = { t: e.finishedAt, id: e.pipelineId, a: e.attempt };
+      // Without a kept latest run (an earlier version), an equal time goes to the newer arrival.
+      if (
+        last === undefined ||
+        e.finishedAt > last ||
+        (e.finishedAt === last && (latest === undefined || later(run, latest)))
+      ) {
         tx.set(f.pipelineUp, labels, e.status === 'success' ? 1 : 0);
         tx.set(f.pipelineLastRun, labels, e.finishedAt);
         if (e.durationSeconds !== undefined) tx.set(f.pipelineLastDuration, labels, e.durationSeconds);
+        tx.put(lastKey, run satisfies LatestRun, TTL.pipeline);
       }
     }
   }
