@@ -42,6 +42,7 @@ const ACTIVE_EXPIRY_S = 24 * 3600;
  */
 export class EventProcessor {
   readonly #deps: ProcessorDeps;
+  readonly #runsSeen = new Map<string, boolean>();
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(deps: ProcessorDeps) {
@@ -55,7 +56,7 @@ export class EventProcessor {
       if (deliveryKey !== undefined && (await tx.claimed(deliveryKey))) {
         return { outcome: 'duplicate' as const, written: Promise.resolve() };
       }
-      const ctx: HandlerContext = { tx, families: this.#deps.families, trackedRefs: this.#deps.trackedRefs };
+      const ctx = this.#context(tx);
       let applied = false;
       for (const event of delivery.events) {
         if ((await apply(ctx, event)) === 'applied') applied = true;
@@ -85,7 +86,7 @@ export class EventProcessor {
         tx.delete(key);
         count++;
       }
-      const ctx: HandlerContext = { tx, families: this.#deps.families, trackedRefs: this.#deps.trackedRefs };
+      const ctx = this.#context(tx);
       for (const { key, value } of await this.#deps.store.scanState(DEFERRED_PREFIX)) {
         // One job per key; a list under a pipeline's key was kept by earlier versions.
         const jobs = Array.isArray(value) ? (value as DeferredJob[]) : [value as DeferredJob];
@@ -103,6 +104,17 @@ export class EventProcessor {
     if (expired > 0)
       this.#deps.log.info({ expired }, 'expired active jobs and counted jobs whose pipeline never came');
     return expired;
+  }
+
+  #context(tx: Tx): HandlerContext {
+    // One entry per project; bounded all the same (a cleared map is read back from the store).
+    if (this.#runsSeen.size > 100_000) this.#runsSeen.clear();
+    return {
+      tx,
+      families: this.#deps.families,
+      trackedRefs: this.#deps.trackedRefs,
+      runsSeen: this.#runsSeen,
+    };
   }
 
   #tx(): Tx {

@@ -233,6 +233,25 @@ describe('GitHub webhooks (SPEC sections 4 and 5)', () => {
     assert.equal(sample(text, `delivery_pipeline_up{${P},ref="merge_request"}`), 0);
   });
 
+  it('hold a job on a tracked branch until its run says whether it is a pull request, once the repository sends runs', async () => {
+    const job = linters('completed', { id: 951, run_id: 5001, run_attempt: 1, head_branch: 'main' });
+    const repository = job.repository;
+    const at = { name: 'CI', created_at: '2024-01-01T09:59:00Z', run_started_at: '2024-01-01T09:59:30Z' };
+    // The repository has sent a run before: runs are expected.
+    await send('workflow_run', { ...run({ id: 5000, event: 'push', ...at }), repository });
+    assert.equal(await send('workflow_job', job), 'processed');
+    const L = (ref: string) =>
+      `delivery_job_runs_total{${REPO},ref="${ref}",stage="CodeQL",job="linters",status="failed"}`;
+    let text = await metrics();
+    assert.equal(sample(text, L('main')), undefined, 'waits for its run');
+    // Its run: a pull request from a fork's main.
+    const pr = run({ id: 5001, event: 'pull_request', head_branch: 'main', ...at });
+    await send('workflow_run', { ...pr, repository });
+    text = await metrics();
+    assert.equal(sample(text, L('merge_request')), 1);
+    assert.equal(sample(text, L('main')), undefined);
+  });
+
   it('give a run no queue time while it waits for approval, and record it once it starts', async () => {
     const waiting = example(
       'workflow_run',

@@ -5,6 +5,11 @@ export interface HandlerContext {
   readonly tx: Tx;
   readonly families: DeliveryFamilies;
   readonly trackedRefs: RegExp;
+  /**
+   * What this process knows of `runsKey` entries (see pipeline.ts), so that most jobs need not
+   * read them: the processor is the only writer, so it stays true to the store.
+   */
+  readonly runsSeen: Map<string, boolean>;
 }
 
 const DAY = 86_400;
@@ -15,4 +20,5 @@ export const TTL = {
   deployment: 30 * DAY,
   once: 90 * DAY,
   delivery: 7 * DAY,
+  runs: 30 * DAY,
 } as const;

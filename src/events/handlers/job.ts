@@ -2,7 +2,7 @@ import { jobLabel, refLabel } from '../labels.js';
 import type { EventResult, JobEvent, JobStatus } from '../model.js';
 import { type HandlerContext, TTL } from './context.js';
 import { countJob, type DeferredJob, defer, deferredKey } from './deferred.js';
-import { type PipelineState, pipelineKey } from './pipeline.js';
+import { type PipelineState, pipelineKey, sendsRuns } from './pipeline.js';
 
 /** Lifecycle of one job id: statuses seen, furthest rank reached, queue time recorded. */
 interface JobState {
@@ -34,13 +34,17 @@ const jobKey = (e: JobEvent) => `job:${e.source}:${e.project.id}:${e.jobId}`;
 const activeKey = (e: JobEvent) => `${ACTIVE_PREFIX}${e.source}:${e.project.id}:${e.jobId}`;
 
 /**
- * Whether the `ref` label of a job must come from its pipeline: its own ref is an ordinary
- * branch name (not tracked, not the default branch, not a tag, not a merge request ref), which
- * the pipeline alone can tell apart from a merge request pipeline.
+ * Whether the `ref` label of a finished job must wait for its pipeline: its own ref is an
+ * ordinary branch name (not tracked, not the default branch, not a tag, not a merge request
+ * ref), which the pipeline alone can tell apart from a merge request pipeline. A GitHub job
+ * names only its head branch, so on a tracked branch too (a pull request from a fork's `main`)
+ * it waits, if its repository sends workflow runs at all.
  */
-function refDependsOnPipeline(e: JobEvent, tracked: RegExp): boolean {
-  const own = refLabel(e.ref, e.project, tracked);
-  return own === 'branch';
+async function refDependsOnPipeline(ctx: HandlerContext, e: JobEvent): Promise<boolean> {
+  const own = refLabel(e.ref, e.project, ctx.trackedRefs);
+  if (own === 'branch') return true;
+  if (e.source !== 'github' || own === 'merge_request' || own === 'tag') return false;
+  return sendsRuns(ctx, e.source, e.project.id);
 }
 
 /**
@@ -103,7 +107,7 @@ export async function applyJob(ctx: HandlerContext, e: JobEvent): Promise<EventR
       at: tx.now,
     };
     if (pipeline !== undefined) countJob(ctx, job, pipeline.r, e.stage ?? pipeline.n);
-    else if (e.pipelineId !== undefined && refDependsOnPipeline(e, ctx.trackedRefs)) {
+    else if (e.pipelineId !== undefined && (await refDependsOnPipeline(ctx, e))) {
       defer(ctx, deferredKey(e.source, e.project.id, e.pipelineId), e.jobId, job);
     } else countJob(ctx, job, job.fallbackRef, e.stage ?? 'unknown');
   }

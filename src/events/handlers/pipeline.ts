@@ -37,6 +37,24 @@ function compareIds(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/**
+ * Set once a GitHub repository has sent a workflow run (webhook or API): its runs are then
+ * expected, and a job finished before its run waits for it (job.ts). Repositories whose hooks
+ * send only `workflow_job` never set it, and their jobs are counted at once.
+ */
+export const runsKey = (source: string, projectId: string) => `runs:${source}:${projectId}`;
+
+/** Whether `projectId` has sent runs (see runsKey). */
+export async function sendsRuns(ctx: HandlerContext, source: string, projectId: string): Promise<boolean> {
+  const key = runsKey(source, projectId);
+  let seen = ctx.runsSeen.get(key);
+  if (seen === undefined) {
+    seen = (await ctx.tx.get(key)) !== undefined;
+    ctx.runsSeen.set(key, seen);
+  }
+  return seen;
+}
+
 export const pipelineKey = (source: string, projectId: string, pipelineId: string) =>
   `pipeline:${source}:${projectId}:${pipelineId}`;
 
@@ -67,6 +85,10 @@ export async function applyPipeline(ctx: HandlerContext, e: PipelineEvent): Prom
 
   if (known === undefined)
     await release(ctx, deferredKey(e.source, e.project.id, e.pipelineId), st.r, e.name);
+  if (e.source === 'github' && !(await sendsRuns(ctx, e.source, e.project.id))) {
+    tx.put(runsKey(e.source, e.project.id), { at: tx.now }, TTL.runs);
+    ctx.runsSeen.set(runsKey(e.source, e.project.id), true);
+  }
   if (newQueue) tx.observe(f.pipelineQueued, labels, e.queuedSeconds as number);
   if (newRun) {
     const withStatus = [...labels, e.status];
