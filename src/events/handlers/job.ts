@@ -83,6 +83,10 @@ export async function applyJob(ctx: HandlerContext, e: JobEvent): Promise<EventR
       tx.inc(f.jobsActive, labels, 1);
       tx.put(activeKey(e), { l: labels, at: tx.now } satisfies ActiveEntry, TTL.job);
     }
+  } else if (e.status === 'pending' || e.status === 'running') {
+    // Arrived after a later status: it no longer counts, but its series exists at 0, as it
+    // would had it arrived in order (which series exist must not depend on the order).
+    tx.inc(f.jobsActive, [e.source, e.project.path, e.runnerType, e.status], 0);
   }
 
   if (rank === FINAL && st.r < FINAL) {
