@@ -8,6 +8,8 @@ const FORM = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(\.\d+)?\s*(Z|UTC|[+-]\
 
 export function parseTimestamp(value: unknown): number | undefined {
   if (typeof value !== 'string') return undefined;
+  const fast = plainIsoSeconds(value);
+  if (fast !== undefined) return fast;
   const match = FORM.exec(value.trim());
   if (match === null) return undefined;
   const [, date, time, fraction, zone] = match;
@@ -18,4 +20,49 @@ export function parseTimestamp(value: unknown): number | undefined {
   const ms = Date.parse(`${date}T${time}${offset}`);
   if (Number.isNaN(ms)) return undefined;
   return ms / 1000 + (fraction === undefined ? 0 : Number(`0${fraction}`));
+}
+
+const DASH = 45;
+const COLON = 58;
+const T = 84;
+const Z = 90;
+
+/** The digits of `v` from `at`, `length` of them, as a number; -1 if one is not a digit. */
+function digits(v: string, at: number, length: number): number {
+  let n = 0;
+  for (let i = at; i < at + length; i++) {
+    const d = v.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+/**
+ * `YYYY-MM-DDTHH:MM:SSZ`, the form GitHub sends every timestamp in, read without a regular
+ * expression or a second string: a few of them in every webhook. Fields out of the usual ranges
+ * (and every other form) are left to the general path, so both give the same answers.
+ */
+function plainIsoSeconds(v: string): number | undefined {
+  if (
+    v.length !== 20 ||
+    v.charCodeAt(4) !== DASH ||
+    v.charCodeAt(7) !== DASH ||
+    v.charCodeAt(10) !== T ||
+    v.charCodeAt(13) !== COLON ||
+    v.charCodeAt(16) !== COLON ||
+    v.charCodeAt(19) !== Z
+  ) {
+    return undefined;
+  }
+  const year = digits(v, 0, 4);
+  const month = digits(v, 5, 2);
+  const day = digits(v, 8, 2);
+  const hour = digits(v, 11, 2);
+  const minute = digits(v, 14, 2);
+  const second = digits(v, 17, 2);
+  // Date.UTC reads years below 100 as 19xx; Date.parse does not.
+  if (year < 1970 || month < 1 || month > 12 || day < 1 || day > 31) return undefined;
+  if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) return undefined;
+  return Date.UTC(year, month - 1, day, hour, minute, second) / 1000;
 }
