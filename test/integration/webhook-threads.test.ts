@@ -155,6 +155,32 @@ describe('ThreadChecker', () => {
     }
   });
 
+  it('checks bodies too large for its shared ring, and many at once that overflow it, the same', async () => {
+    const checker = new ThreadChecker({ threads: 1, secrets, log });
+    try {
+      await until(() => checker.counts().threadsUp === 1);
+      // 1.5 MiB: more than the ring holds, so its batch travels in a buffer of its own.
+      const large = (id: number) =>
+        Buffer.from(
+          JSON.stringify({ ...jobHook({ id, status: 'pending' }), padding: 'x'.repeat(1_500_000) }),
+        );
+      // 300 bodies of ~4 KB at once: batches go to the ring while others are still in it.
+      const many = Array.from({ length: 300 }, (_, i) => body(1000 + i));
+      const checked = await Promise.all([
+        checker.check('gitlab', { 'x-gitlab-token': 't' }, large(1)),
+        ...many.map((b) => checker.check('gitlab', { 'x-gitlab-token': 't' }, b)),
+        checker.check('gitlab', { 'x-gitlab-token': 't' }, large(2)),
+      ]);
+      assert.deepEqual(
+        checked.map((c) => (c.kind === 'events' && c.events[0]?.kind === 'job' ? c.events[0].jobId : c.kind)),
+        ['1', ...many.map((_, i) => String(1000 + i)), '2'],
+      );
+      assert.equal(checker.counts().threads, 302, 'all on the thread');
+    } finally {
+      await checker.close();
+    }
+  });
+
   it('gives the same verdicts as the main thread, with the main thread’s errors', async () => {
     const checker = new ThreadChecker({ threads: 2, secrets, log });
     const inline = new InlineChecker(secrets);
