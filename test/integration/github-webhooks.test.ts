@@ -369,6 +369,27 @@ describe('GitHub webhooks (SPEC sections 4 and 5)', () => {
     );
   });
 
+  it('authenticate a body that is not valid UTF-8 over its bytes', async () => {
+    // GitHub sends UTF-8; SPEC section 4 authenticates the bytes, whatever they hold.
+    const [before, after] = JSON.stringify(linters('completed', { id: 952, name: 'NAME' })).split('NAME');
+    const raw = Buffer.concat([Buffer.from(`${before}bad `), Buffer.from([0xff, 0xfe]), Buffer.from(after)]);
+    const post = (signature: string) =>
+      fetch(`${app.url}/webhooks/github`, {
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/json',
+          'X-GitHub-Event': 'workflow_job',
+          'X-GitHub-Delivery': `utf8-${signature.slice(-8)}`,
+          'X-Hub-Signature-256': signature,
+        },
+        body: raw,
+      });
+    assert.equal((await post(sign('wrong-secret', raw))).status, 401);
+    const res = await post(sign(GITHUB_SECRET, raw));
+    assert.equal(res.status, 200);
+    assert.equal(((await res.json()) as { outcome: string }).outcome, 'processed');
+  });
+
   it('count deployments at their final status, from created_at of the deployment', async () => {
     const created = example(
       'deployment',

@@ -12,17 +12,22 @@ export const githubCheck: SourceCheck<GithubBody> = {
   source: 'github',
   headers: ['content-type', 'x-github-event', 'x-hub-signature-256'],
   decode: (headers, raw) => {
-    // GitHub signs the bytes it sends; they are UTF-8, which this string round-trips exactly.
-    // Decoded once: the JSON and the signature both read it.
+    // Decoded once: the JSON and (for valid UTF-8, see verify.ts) the signature both read it.
     const text = raw.toString('utf8');
     if (!isForm(headers['content-type'] ?? '')) return { text, json: parseJsonBody(text) };
     const payload = new URLSearchParams(text).get('payload');
     if (payload === null) throw new HttpError(400, 'form body has no payload field');
     return { text, json: parseJsonBody(payload) };
   },
-  authenticate: async (headers, _raw, { text, json }, secrets) => {
+  authenticate: async (headers, raw, { text, json }, secrets) => {
     const owner = githubOwnerOf(json);
-    const ok = await verifyGithubSignature(secrets, text, owner, headers['x-hub-signature-256'] || undefined);
+    const ok = await verifyGithubSignature(
+      secrets,
+      raw,
+      text,
+      owner,
+      headers['x-hub-signature-256'] || undefined,
+    );
     if (!ok) return false;
     const repo = (json as { repository?: { full_name?: unknown } }).repository?.full_name;
     return typeof repo === 'string' ? repo : (owner ?? 'unknown');

@@ -1,3 +1,5 @@
+import { isUtf8 } from 'node:buffer';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { Webhooks } from '@octokit/webhooks';
 import { toUpperSnake } from '../../config/parse.js';
 import type { Secrets } from '../../secrets/secrets.js';
@@ -29,20 +31,33 @@ function webhooksFor(secret: string): Webhooks {
  * Verifies `X-Hub-Signature-256` over the raw body with @octokit/webhooks, against the owner's
  * secret (`GITHUB_WEBHOOK_SECRET_<OWNER>`) when one is set, else the default secret. Each value
  * of a rotation list is tried. A request signed only with sha1 (`X-Hub-Signature`) fails.
- * `payload` is the raw body as UTF-8 text.
+ *
+ * @octokit/webhooks verifies a string, which it signs as UTF-8: that is the raw body exactly
+ * when the body is valid UTF-8 (`text` is `raw` decoded), as GitHub's always is. Bytes that are
+ * not (SPEC section 4 authenticates the bytes, whatever they hold) are checked with
+ * node:crypto over the bytes themselves, in constant time.
  */
 export async function verifyGithubSignature(
   secrets: Secrets,
-  payload: string,
+  raw: Buffer,
+  text: string,
   owner: string | undefined,
   signature: string | undefined,
 ): Promise<boolean> {
-  if (signature === undefined || !signature.startsWith('sha256=') || payload.length === 0) return false;
+  if (signature === undefined || !signature.startsWith('sha256=') || raw.length === 0) return false;
   const own = owner === undefined ? [] : secrets.list(`GITHUB_WEBHOOK_SECRET_${toUpperSnake(owner)}`);
   const values = own.length > 0 ? own : secrets.list('GITHUB_WEBHOOK_SECRET');
+  const utf8 = isUtf8(raw);
   let ok = false;
   for (const value of values) {
-    if (await webhooksFor(value).verify(payload, signature)) ok = true;
+    if (utf8 ? await webhooksFor(value).verify(text, signature) : signedBytes(value, raw, signature))
+      ok = true;
   }
   return ok;
+}
+
+function signedBytes(secret: string, raw: Buffer, signature: string): boolean {
+  const expected = Buffer.from(`sha256=${createHmac('sha256', secret).update(raw).digest('hex')}`);
+  const given = Buffer.from(signature);
+  return given.length === expected.length && timingSafeEqual(given, expected);
 }
