@@ -156,7 +156,14 @@ function resolveLabels(def: PushMetricDef, raw: unknown): string[] {
 function labelString(v: unknown): string {
   if (typeof v === 'string') return v.trim();
   if (typeof v === 'number' && Number.isFinite(v)) return String(v);
-  throw new HttpError(400, `label value ${JSON.stringify(v)} is not a string`);
+  throw new HttpError(400, `label value ${kindOf(v)} is not a string`);
+}
+
+/** A short name for a value that is not a label value (its JSON could be any size or depth). */
+function kindOf(v: unknown): string {
+  if (Array.isArray(v)) return 'a list';
+  if (v !== null && typeof v === 'object') return 'an object';
+  return String(v);
 }
 
 function cartesian(def: PushMetricDef, had: ReadonlyMap<string, ReadonlySet<string>>): string[][] {

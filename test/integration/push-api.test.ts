@@ -175,6 +175,16 @@ describe('push API (SPEC section 6)', () => {
       assert.match(res.body.error ?? '', /not valid JSON/);
     });
 
+    it('for a label value that is a list or an object, however deeply nested, without echoing it', async () => {
+      const deep = `{"labels":[${'['.repeat(10_000)}${']'.repeat(10_000)},"success"]}`;
+      const res = await pushJson(app.url, '/api/builds_total/inc', deep);
+      assert.equal(res.status, 400);
+      assert.equal(res.body.error, 'label value a list is not a string');
+      const object = await pushJson(app.url, '/api/builds_total/inc', { labels: [{ a: 1 }, 'success'] });
+      assert.equal(object.status, 400);
+      assert.equal(object.body.error, 'label value an object is not a string');
+    });
+
     it('for labels by name with a missing or unknown label', async () => {
       const missing = await pushJson(app.url, '/api/builds_total/inc', { labels: { project: 'p' } });
       assert.equal(missing.status, 400);
