@@ -371,7 +371,9 @@ describe('GitHub webhooks (SPEC sections 4 and 5)', () => {
 
   it('authenticate a body that is not valid UTF-8 over its bytes', async () => {
     // GitHub sends UTF-8; SPEC section 4 authenticates the bytes, whatever they hold.
-    const [before, after] = JSON.stringify(linters('completed', { id: 952, name: 'NAME' })).split('NAME');
+    const [before = '', after = ''] = JSON.stringify(linters('completed', { id: 952, name: 'NAME' })).split(
+      'NAME',
+    );
     const raw = Buffer.concat([Buffer.from(`${before}bad `), Buffer.from([0xff, 0xfe]), Buffer.from(after)]);
     const post = (signature: string) =>
       fetch(`${app.url}/webhooks/github`, {
