@@ -32,12 +32,14 @@ export function readRawBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promi
       cleanup();
       resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
     };
+    // The client went away before the body was complete: Node says so with an `aborted` error,
+    // then `close`. Its fault, not ours (a 400, not a 500 logged as a server error).
+    const closed = () => new HttpError(400, 'the request was closed before its body arrived');
     const onError = (err: Error) => {
       cleanup();
-      reject(err);
+      reject(req.complete ? err : closed());
     };
-    // The client went away before the body was complete.
-    const onClose = () => onError(new HttpError(400, 'the request was closed before its body arrived'));
+    const onClose = () => onError(closed());
     const cleanup = () => {
       req.off('data', onData);
       req.off('end', onEnd);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { FakeClock } from '../helpers/fake-clock.js';
@@ -186,6 +187,27 @@ describe('GitLab webhook intake: every answer of SPEC section 4', () => {
     const big = JSON.stringify({ ...success(9), padding: 'x'.repeat(10 * 1024 * 1024) });
     const res = await postGitlab(app.url, big);
     assert.equal(res.status, 413);
+  });
+
+  it('counts a client that hangs up mid-body as rejected, without logging a server error', async () => {
+    const { port } = new URL(app.url);
+    const socket = connect(Number(port), '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(
+      'POST /webhooks/gitlab HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
+        `X-Gitlab-Event: Job Hook\r\nX-Gitlab-Token: ${GITLAB_SECRET}\r\nContent-Length: 1000\r\n\r\n{"object_kind":`,
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    socket.destroy();
+    const deadline = Date.now() + 5000;
+    while ((await requests('rejected')) !== 1 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    assert.equal(await requests('rejected'), 1);
+    assert.deepEqual(
+      app.logs.filter((l) => (l.level as number) >= 50),
+      [],
+      'no error-level line for the client’s hang-up',
+    );
   });
 
   it('202 invalid for authentic JSON that does not fit the schema, counted, nothing recorded', async () => {
