@@ -90,6 +90,9 @@ export function loadConfig(env: Settings): Config {
     problems.push({ variable: 'SECRETS_DIR', message: `'${secretsDir}' is not a readable directory` });
   }
   const secrets = new Secrets(env, problems.length === 0 ? secretsDir : undefined);
+  for (const [variable, code] of secrets.unreadableAtStart()) {
+    problems.push({ variable, message: `its file in SECRETS_DIR cannot be read (${code})` });
+  }
   const settings = (name: string): string | undefined => nonEmpty(secrets.get(name));
 
   function take<T>(variable: string, fallback: string, parse: (v: string) => Parsed<T>): T | undefined {

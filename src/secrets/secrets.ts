@@ -27,11 +27,22 @@ export class Secrets {
   #timer: NodeJS.Timeout | undefined;
   #debounce: NodeJS.Timeout | undefined;
   #log: SecretsLog | undefined;
+  /** Files of SECRETS_DIR the first read could not read (name -> error code). */
+  readonly #unreadableAtStart: ReadonlyMap<string, string>;
+  /** What the last reload warned about, so that a lasting problem is said once. */
+  #lastWarning = '';
 
   constructor(env: Settings, dir: string | undefined) {
     this.#env = env;
     this.#dir = dir;
-    this.#values = dir === undefined ? env : mergeSettings(env, readSecretsDir(dir));
+    const read = dir === undefined ? undefined : readSecretsDir(dir);
+    this.#unreadableAtStart = read?.unreadable ?? new Map();
+    this.#values = read === undefined ? env : mergeSettings(env, read.values);
+  }
+
+  /** Files in SECRETS_DIR that exist but could not be read at start: a bad setting. */
+  unreadableAtStart(): ReadonlyMap<string, string> {
+    return this.#unreadableAtStart;
   }
 
   /**
@@ -90,11 +101,28 @@ export class Secrets {
     return found;
   }
 
-  /** Reads `SECRETS_DIR` again now. */
+  /**
+   * Reads `SECRETS_DIR` again now. A file that cannot be read, or that became empty (a failed
+   * template render), keeps its previous value, with a warning: to unset a setting, delete its
+   * file.
+   */
   reload(): void {
     if (this.#dir === undefined) return;
     try {
-      const next = mergeSettings(this.#env, readSecretsDir(this.#dir));
+      const { values, unreadable } = readSecretsDir(this.#dir);
+      const emptied: string[] = [];
+      for (const [name, value] of values) {
+        const before = this.#values[name];
+        if (value === '' && before !== undefined && before !== '') {
+          values.set(name, before);
+          emptied.push(name);
+        }
+      }
+      for (const name of unreadable.keys()) {
+        const before = this.#values[name];
+        if (before !== undefined) values.set(name, before);
+      }
+      const next = mergeSettings(this.#env, values);
       const changed = Object.keys({ ...next, ...this.#values }).filter((k) => next[k] !== this.#values[k]);
       this.#values = next;
       this.#prefixCache = new Map();
@@ -102,8 +130,24 @@ export class Secrets {
       this.#digestCache = new Map();
       // Names only: the values are secrets.
       if (changed.length > 0) this.#log?.info({ changed }, 'secrets reloaded');
+      this.#warnOnce(Object.fromEntries(unreadable), emptied);
     } catch (err) {
       this.#log?.warn({ err, dir: this.#dir }, 'SECRETS_DIR could not be read; keeping the previous values');
+    }
+  }
+
+  #warnOnce(unreadable: Record<string, string>, emptied: string[]): void {
+    const warning = JSON.stringify([unreadable, emptied]);
+    if (warning === this.#lastWarning) return;
+    this.#lastWarning = warning;
+    if (Object.keys(unreadable).length > 0) {
+      this.#log?.warn({ unreadable }, 'files in SECRETS_DIR cannot be read; keeping their previous values');
+    }
+    if (emptied.length > 0) {
+      this.#log?.warn(
+        { emptied },
+        'files in SECRETS_DIR became empty; keeping their previous values (delete a file to unset it)',
+      );
     }
   }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { renameSync, writeFileSync } from 'node:fs';
+import { renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ConfigError, loadConfig } from '../../../src/config.js';
 import { Secrets } from '../../../src/secrets/secrets.js';
 import { matchesAny, splitSecretList } from '../../../src/secrets/timing-safe.js';
 import { tempDir } from '../../helpers/temp-dir.js';
@@ -49,5 +50,50 @@ describe('secrets', () => {
     } finally {
       secrets.close();
     }
+  });
+  it('keeps the previous value of a file that becomes unreadable or empty, says so once, and unsets a deleted one', () => {
+    const dir = tempDir();
+    const path = join(dir, 'AUTH_TOKEN');
+    writeFileSync(path, 'token-a');
+    const warnings: Array<{ obj: object; msg: string }> = [];
+    const secrets = new Secrets({}, dir);
+    secrets.watch({ info: () => undefined, warn: (obj, msg) => warnings.push({ obj, msg }) });
+    try {
+      // Unreadable even for root: a symbolic link to itself (ELOOP).
+      rmSync(path);
+      symlinkSync('AUTH_TOKEN', path);
+      secrets.reload();
+      secrets.reload();
+      assert.deepEqual(secrets.list('AUTH_TOKEN'), ['token-a']);
+      assert.deepEqual(warnings, [
+        {
+          obj: { unreadable: { AUTH_TOKEN: 'ELOOP' } },
+          msg: 'files in SECRETS_DIR cannot be read; keeping their previous values',
+        },
+      ]);
+      // A failed template render leaves an empty file.
+      rmSync(path);
+      writeFileSync(path, '\n');
+      secrets.reload();
+      assert.deepEqual(secrets.list('AUTH_TOKEN'), ['token-a']);
+      assert.match(warnings[1]?.msg ?? '', /became empty/);
+      assert.doesNotMatch(JSON.stringify(warnings), /token-a/, 'names only, never values');
+      rmSync(path);
+      secrets.reload();
+      assert.deepEqual(secrets.list('AUTH_TOKEN'), []);
+    } finally {
+      secrets.close();
+    }
+  });
+
+  it('refuses to start with a file in SECRETS_DIR that cannot be read', () => {
+    const dir = tempDir();
+    symlinkSync('GITLAB_WEBHOOK_TOKEN', join(dir, 'GITLAB_WEBHOOK_TOKEN'));
+    assert.throws(
+      () => loadConfig({ SECRETS_DIR: dir, DATA_DIR: tempDir() }),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        /GITLAB_WEBHOOK_TOKEN: its file in SECRETS_DIR cannot be read \(ELOOP\)/.test(err.message),
+    );
   });
 });
