@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import { Checkpointer } from './checkpointer.js';
+import { DataDirGuard } from './data-dir-guard.js';
 import {
   type SeriesRecord,
   type SeriesValue,
@@ -31,8 +32,6 @@ CREATE TABLE IF NOT EXISTS claims (
 ) WITHOUT ROWID;
 `;
 
-const OWNER_SCHEMA = `CREATE TABLE IF NOT EXISTS owner (id INTEGER PRIMARY KEY, pid INTEGER NOT NULL);`;
-
 /**
  * Expired claims and state are removed a slice at a time: at most every PRUNE_EVERY_MS, the
  * commit also looks at the next PRUNE_SLICE keys of each table, in key order, and deletes the
@@ -58,7 +57,7 @@ const WAL_SIZE_LIMIT = 16 * 1024 * 1024;
 export class SqliteStore implements Store {
   readonly kind = 'embedded' as const;
   readonly #db: Database.Database;
-  readonly #owner: Database.Database | undefined;
+  readonly #guard: DataDirGuard | undefined;
   readonly #checkpointer: Checkpointer;
   readonly #clock: Clock;
   readonly #stmt: {
@@ -118,12 +117,8 @@ export class SqliteStore implements Store {
     const file = join(dataDir, 'delivery-metrics.sqlite');
     try {
       mkdirSync(dataDir, { recursive: true });
-      // One process owns DATA_DIR: a second one would overwrite the first one's numbers. The
-      // data itself cannot hold that lock: the checkpointer thread needs its own connection.
-      this.#owner = new Database(join(dataDir, 'delivery-metrics.lock'), { timeout: 100 });
-      this.#owner.pragma('locking_mode = EXCLUSIVE');
-      this.#owner.exec(OWNER_SCHEMA);
-      this.#owner.prepare('INSERT OR REPLACE INTO owner (id, pid) VALUES (1, ?)').run(process.pid);
+      // One process owns DATA_DIR, and its files must stay the ones open (data-dir-guard.ts).
+      this.#guard = new DataDirGuard(dataDir, options.log);
       this.#db = new Database(file, { timeout: 100 });
       this.#db.pragma('journal_mode = WAL');
       this.#db.pragma('synchronous = NORMAL');
@@ -131,13 +126,18 @@ export class SqliteStore implements Store {
       this.#db.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_FRAMES}`);
       this.#db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT}`);
       this.#db.exec(SCHEMA);
+      this.#guard.guard(file);
     } catch (err) {
-      this.#owner?.close();
+      this.#guard?.close();
       const code = (err as { code?: string }).code;
       const hint =
         code === 'SQLITE_BUSY'
           ? 'another delivery-metrics process is using it; give each process its own DATA_DIR'
-          : 'check that DATA_DIR points to a writable directory';
+          : code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT'
+            ? 'delivery-metrics.sqlite is not a readable database (damaged or replaced); restore it from a backup or move it away to start empty'
+            : code === 'SQLITE_FULL'
+              ? 'the disk is full'
+              : 'check that DATA_DIR points to a writable directory';
       throw new StoreUnavailableError(`cannot open the store in DATA_DIR '${dataDir}': ${hint}`, {
         cause: err,
       });
@@ -194,6 +194,8 @@ export class SqliteStore implements Store {
 
   async ping(): Promise<void> {
     if (this.#closed) throw new StoreUnavailableError('the store is closed');
+    const gone = this.#guard?.problem(true);
+    if (gone !== undefined) throw new StoreUnavailableError(gone);
     if (this.#lastError !== undefined) throw new StoreUnavailableError('the last write to the store failed');
     try {
       this.#db.prepare('SELECT 1').get();
@@ -335,6 +337,8 @@ export class SqliteStore implements Store {
     this.#claims = new Map();
     const now = this.#clock.nowSeconds();
     try {
+      const gone = this.#guard?.problem();
+      if (gone !== undefined) throw new StoreUnavailableError(gone);
       // Inside the turn's read transaction, if one is open: it becomes the write.
       if (!this.#db.inTransaction) this.#db.exec('BEGIN');
       for (const s of series.values()) {
@@ -357,7 +361,10 @@ export class SqliteStore implements Store {
     } catch (err) {
       if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
       this.#lastError = err as Error;
-      const failure = new StoreUnavailableError('the store could not save the change', { cause: err });
+      const failure =
+        err instanceof StoreUnavailableError
+          ? err
+          : new StoreUnavailableError('the store could not save the change', { cause: err });
       for (const w of waiters) w.reject(failure);
       return;
     }
@@ -384,7 +391,7 @@ export class SqliteStore implements Store {
     await this.#checkpointer.close();
     // The last connection to close copies what is left of the WAL and removes it.
     this.#db.close();
-    this.#owner?.close();
+    this.#guard?.close();
   }
 }
 

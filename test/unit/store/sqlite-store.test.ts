@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
@@ -231,6 +231,59 @@ describe('SqliteStore', () => {
     assert.throws(
       () => new SqliteStore(bad, clock),
       (err: unknown) => err instanceof StoreUnavailableError && err.message.includes(`DATA_DIR '${bad}'`),
+    );
+  });
+  it('stops writes and readiness when its data file is deleted or replaced while it runs', async () => {
+    for (const takeAway of [
+      () => rmSync(dir, { recursive: true, force: true }),
+      () => {
+        // A restored copy moved over the open file.
+        writeFileSync(join(dir, 'restored'), '');
+        renameSync(join(dir, 'restored'), join(dir, 'delivery-metrics.sqlite'));
+      },
+    ]) {
+      dir = tempDir();
+      const store = new SqliteStore(dir, clock);
+      await store.write({ state: [{ key: 'k', value: 1 }] });
+      takeAway();
+      await assert.rejects(store.ping(), /was deleted or replaced while the service ran/);
+      // Every write from then on: none may be answered as saved.
+      await assert.rejects(store.write({ state: [{ key: 'k', value: 2 }] }), StoreUnavailableError);
+      await assert.rejects(store.write({ state: [{ key: 'k', value: 3 }] }), /deleted or replaced/);
+      await store.close();
+    }
+  });
+
+  it('takes its lock again when the lock file is removed, and stops writes if another process took it', async () => {
+    const store = new SqliteStore(dir, clock);
+    const lock = join(dir, 'delivery-metrics.lock');
+    rmSync(lock);
+    await store.ping();
+    await store.write({ state: [{ key: 'k', value: 1 }] });
+    assert.ok(existsSync(lock), 'a new lock file');
+    assert.throws(() => new SqliteStore(dir, clock), /another delivery-metrics process/);
+
+    // Removed again, and this time another process holds the new one first.
+    rmSync(lock);
+    const other = new Database(lock);
+    other.pragma('locking_mode = EXCLUSIVE');
+    other.exec('CREATE TABLE IF NOT EXISTS owner (id INTEGER PRIMARY KEY, pid INTEGER NOT NULL)');
+    try {
+      await assert.rejects(store.ping(), /another process holds it now/);
+      await assert.rejects(store.write({ state: [{ key: 'k', value: 2 }] }), StoreUnavailableError);
+    } finally {
+      other.close();
+      await store.close();
+    }
+  });
+  it('says when the data file is not a database rather than blaming the directory', () => {
+    writeFileSync(
+      join(dir, 'delivery-metrics.sqlite'),
+      'not a database, but long enough to look like a header '.repeat(20),
+    );
+    assert.throws(
+      () => new SqliteStore(dir, clock),
+      (err: unknown) => err instanceof StoreUnavailableError && /not a readable database/.test(err.message),
     );
   });
 });
