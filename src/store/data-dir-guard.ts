@@ -1,11 +1,14 @@
-import { type FSWatcher, statSync, watch } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 
 const OWNER_SCHEMA = `CREATE TABLE IF NOT EXISTS owner (id INTEGER PRIMARY KEY, pid INTEGER NOT NULL);`;
 
-/** How often, at most, commits look at the files (a change notice makes the next one look). */
+/**
+ * How often, at most, commits look at the files: two stats every 10 ms. (A change notice for
+ * the directory would come for every WAL write too, and cost more than the stats.)
+ */
 const CHECK_EVERY_MS = 10;
 
 interface FileId {
@@ -35,8 +38,7 @@ function same(a: FileId | undefined, b: FileId | undefined): boolean {
  *   be 2xx, and all of it would be gone at the next start. Once the path no longer names the
  *   open file, writes stop (503) and readiness fails, loudly.
  *
- * Commits ask at most every CHECK_EVERY_MS, and at once after a change notice for the
- * directory; readiness always asks.
+ * Commits ask at most every CHECK_EVERY_MS; readiness always asks.
  */
 export class DataDirGuard {
   readonly #lockPath: string;
@@ -46,7 +48,6 @@ export class DataDirGuard {
   #data: { path: string; id: FileId | undefined } | undefined;
   #problem: string | undefined;
   #next = 0;
-  #watcher: FSWatcher | undefined;
 
   /** Takes the lock; throws (SQLITE_BUSY) while another process holds it. */
   constructor(dataDir: string, log: Logger | undefined) {
@@ -54,14 +55,6 @@ export class DataDirGuard {
     this.#log = log;
     this.#owner = this.#takeLock();
     this.#lock = fileId(this.#lockPath);
-    try {
-      this.#watcher = watch(dataDir, () => {
-        this.#next = 0;
-      });
-      this.#watcher.on('error', () => undefined);
-    } catch {
-      // No change notices: commits still look every CHECK_EVERY_MS.
-    }
   }
 
   /** The data file now open, whose path must keep naming it. */
@@ -90,7 +83,6 @@ export class DataDirGuard {
   }
 
   close(): void {
-    this.#watcher?.close();
     this.#owner.close();
   }
 
