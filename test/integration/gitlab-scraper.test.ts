@@ -285,6 +285,50 @@ describe('GitLab scraper against a fake GitLab API (SPEC section 8)', function (
     );
   });
 
+  it('repairs the finished jobs of a pipeline blocked on a manual job, which may stay blocked for good', async () => {
+    const now = Date.now();
+    fake.addPipeline(101, {
+      id: 9300,
+      ref: 'main',
+      status: 'manual',
+      created_at: now - 300_000,
+      updated_at: now,
+    });
+    fake.addJob(101, 9300, {
+      id: 93001,
+      name: 'gated-build',
+      stage: 'gated',
+      status: 'success',
+      created_at: now - 300_000,
+      started_at: now - 295_000,
+      finished_at: now - 100_000,
+      runner_type: 'instance_type',
+    });
+    fake.addJob(101, 9300, {
+      id: 93002,
+      name: 'gated-deploy',
+      stage: 'gated',
+      status: 'manual',
+      created_at: now - 300_000,
+    });
+    const app = await start();
+    await app.service.scrapers.runOnce();
+    await app.service.scrapers.runOnce();
+    const text = await getMetrics(app.url);
+    const P = 'source="gitlab",project="acme/payments-api"';
+    const gated = (job: string, status: string) =>
+      sample(text, `delivery_job_runs_total{${P},ref="main",stage="gated",job="${job}",status="${status}"}`);
+    assert.equal(gated('gated-build', 'success'), 1);
+    assert.equal(
+      sample(
+        text,
+        `delivery_job_duration_seconds_sum{${P},ref="main",stage="gated",job="gated-build",status="success"}`,
+      ),
+      195,
+    );
+    assert.doesNotMatch(text, /^delivery_job_runs_total\{[^}]*job="gated-deploy"/m, 'the manual job waits');
+  });
+
   it('counts release pressure: merges into the default branch after the latest successful deployment', async () => {
     const now = Date.now();
     fake.addMergeRequest(101, {

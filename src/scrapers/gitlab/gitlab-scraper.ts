@@ -212,7 +212,9 @@ export class GitlabScraper {
     let failedAt: string | undefined;
     for (const p of list) {
       if (p.updated_at && p.updated_at > since && failedAt === undefined) since = p.updated_at;
-      if (FINAL_PIPELINE.has(p.status)) {
+      // A pipeline blocked on a manual job (a deploy gate never played) stays `manual`, maybe
+      // for good: its finished jobs are read now, or they would never be repaired.
+      if (FINAL_PIPELINE.has(p.status) || p.status === 'manual') {
         delete open[String(p.id)];
         const mark = `scraped:gitlab:${ref.id}:${p.id}:${p.updated_at ?? ''}`;
         // The processor keeps the delivery key of what it applied: a pipeline read once is not read again.
@@ -232,7 +234,7 @@ export class GitlabScraper {
       } else if (RUNNING.has(p.status) || PENDING.has(p.status)) {
         open[String(p.id)] = { s: RUNNING.has(p.status) ? 'running' : 'pending', at: now };
       } else {
-        // Blocked on a manual job, or a status not known here: not active, whatever it was before.
+        // A status not known here: not active, whatever it was before.
         delete open[String(p.id)];
       }
     }

@@ -65,6 +65,12 @@ export const FINAL_PIPELINE = new Set(['success', 'failed', 'canceled', 'skipped
 const orUndefined = <T>(v: T | null | undefined): T | undefined => (v === null ? undefined : v);
 
 /**
+ * Whole seconds, as GitLab's hooks give every time (the API gives milliseconds): a repaired
+ * deployment or merge then shows the same numbers as its hook would have.
+ */
+const seconds = (t: number | undefined): number | undefined => (t === undefined ? undefined : Math.floor(t));
+
+/**
  * One finished pipeline and its jobs as the events a Pipeline Hook would have given, so the
  * processor's natural keys see them as the same pipeline, attempt and jobs.
  */
@@ -75,8 +81,7 @@ export function pipelineEvents(
 ): DeliveryEvent[] {
   const ref = { name: p.ref, tag: p.tag === true, mergeRequest: isMergeRequestSource(p.source) };
   // Whole seconds, as Pipeline Hooks give it: a repaired run shows the same finish time.
-  const exact = parseTimestamp(p.finished_at);
-  const finishedAt = exact === undefined ? undefined : Math.floor(exact);
+  const finishedAt = seconds(parseTimestamp(p.finished_at));
   const status = (FINAL_PIPELINE.has(p.status) ? p.status : 'waiting') as PipelineStatus;
   const events: DeliveryEvent[] = [
     {
@@ -123,10 +128,12 @@ export function pipelineEvents(
 export function deploymentEvent(project: ProjectRef, d: ApiDeployment): DeploymentEvent | undefined {
   const status =
     d.status === 'success' || d.status === 'failed' || d.status === 'canceled' ? d.status : undefined;
-  const at = parseTimestamp(d.finished_at) ?? parseTimestamp(d.updated_at);
+  const at = seconds(parseTimestamp(d.finished_at) ?? parseTimestamp(d.updated_at));
   const environment = d.environment?.name;
   if (status === undefined || at === undefined || !environment) return undefined;
-  const runningAt = parseTimestamp(d.deployable?.started_at) ?? parseTimestamp(d.created_at);
+  // When its job started; a deployment whose job never started (canceled or failed while
+  // created) has no duration, as its hooks give none (README: the duration needs `running`).
+  const runningAt = seconds(parseTimestamp(d.deployable?.started_at));
   return {
     kind: 'deployment',
     source: 'gitlab',
@@ -147,7 +154,7 @@ export function mergeEvent(project: ProjectRef, mr: ApiMergeRequest): MergeEvent
     project,
     mergeRequestId: String(mr.id),
     targetRef: mr.target_branch,
-    createdAt: parseTimestamp(mr.created_at),
-    mergedAt: parseTimestamp(mr.merged_at) ?? parseTimestamp(mr.updated_at),
+    createdAt: seconds(parseTimestamp(mr.created_at)),
+    mergedAt: seconds(parseTimestamp(mr.merged_at) ?? parseTimestamp(mr.updated_at)),
   };
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { pipelineEvents } from '../../../src/scrapers/gitlab/to-events.js';
+import { deploymentEvent, mergeEvent, pipelineEvents } from '../../../src/scrapers/gitlab/to-events.js';
 import { runEvents as githubRunEvents } from '../../../src/scrapers/github/to-events.js';
 import { parseGitlab } from '../../../src/sources/gitlab/parse.js';
 import { build, pipelineHook } from '../../helpers/gitlab.js';
@@ -93,6 +93,38 @@ describe('GitLab API pipelines become the events its webhooks give', () => {
     assert.deepEqual(apiPipeline, { ...fromHook.events[0], project });
     assert.equal(apiPipeline?.kind === 'pipeline' && apiPipeline.queuedSeconds, 0);
     assert.equal(apiPipeline?.kind === 'pipeline' && apiPipeline.ref.mergeRequest, true);
+  });
+});
+
+describe('GitLab API deployments and merges become the events their hooks give', () => {
+  const project = { id: '101', path: 'acme/payments-api', defaultBranch: 'main' };
+  const deployment = (deployable: { started_at: string | null } | null) => ({
+    id: 801,
+    status: 'canceled',
+    created_at: '2026-11-20T10:00:00.120Z',
+    updated_at: '2026-11-20T10:01:40.373Z',
+    finished_at: '2026-11-20T10:01:40.373Z',
+    environment: { name: 'production' },
+    deployable,
+  });
+
+  it('whole seconds, as hooks give them', () => {
+    const e = deploymentEvent(project, deployment({ started_at: '2026-11-20T10:00:05.999Z' }));
+    assert.equal(e?.at, Date.UTC(2026, 10, 20, 10, 1, 40) / 1000);
+    assert.equal(e?.runningAt, Date.UTC(2026, 10, 20, 10, 0, 5) / 1000);
+    const m = mergeEvent(project, {
+      id: 5,
+      target_branch: 'main',
+      created_at: '2026-11-19T10:00:00.509Z',
+      merged_at: '2026-11-20T10:00:00.001Z',
+    });
+    assert.equal(m.createdAt, Date.UTC(2026, 10, 19, 10) / 1000);
+    assert.equal(m.mergedAt, Date.UTC(2026, 10, 20, 10) / 1000);
+  });
+
+  it('no start for a deployment whose job never started: its hooks give no duration either', () => {
+    assert.equal(deploymentEvent(project, deployment(null))?.runningAt, undefined);
+    assert.equal(deploymentEvent(project, deployment({ started_at: null }))?.runningAt, undefined);
   });
 });
 
