@@ -78,7 +78,17 @@ export function parseList(value: string | undefined): string[] {
     .filter((v) => v !== '');
 }
 
+const upperSnakes = new Map<string, string>();
+const MAX_UPPER_SNAKES = 10_000;
+
 /** `acme/payments-api` -> `ACME_PAYMENTS_API`: how project and group paths name settings. */
 export function toUpperSnake(path: string): string {
-  return path.replace(/[^a-zA-Z0-9]+/g, '_').toUpperCase();
+  let key = upperSnakes.get(path);
+  if (key === undefined) {
+    key = path.replace(/[^a-zA-Z0-9]+/g, '_').toUpperCase();
+    // Paths come from webhook bodies (several per webhook): kept, but bounded.
+    if (upperSnakes.size >= MAX_UPPER_SNAKES) upperSnakes.clear();
+    upperSnakes.set(path, key);
+  }
+  return key;
 }

@@ -8,8 +8,11 @@ const FORM = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(\.\d+)?\s*(Z|UTC|[+-]\
 
 export function parseTimestamp(value: unknown): number | undefined {
   if (typeof value !== 'string') return undefined;
-  const fast = plainIsoSeconds(value);
-  if (fast !== undefined) return fast;
+  return plainSeconds(value) ?? generalSeconds(value);
+}
+
+/** @internal Every form, through the regular expression (what the plain path must agree with). */
+export function generalSeconds(value: string): number | undefined {
   const match = FORM.exec(value.trim());
   if (match === null) return undefined;
   const [, date, time, fraction, zone] = match;
@@ -26,6 +29,8 @@ const DASH = 45;
 const COLON = 58;
 const T = 84;
 const Z = 90;
+const DOT = 46;
+const SPACE = 32;
 
 /** The digits of `v` from `at`, `length` of them, as a number; -1 if one is not a digit. */
 function digits(v: string, at: number, length: number): number {
@@ -39,22 +44,25 @@ function digits(v: string, at: number, length: number): number {
 }
 
 /**
- * `YYYY-MM-DDTHH:MM:SSZ`, the form GitHub sends every timestamp in, read without a regular
- * expression or a second string: a few of them in every webhook. Fields out of the usual ranges
- * (and every other form) are left to the general path, so both give the same answers.
+ * The plain forms GitLab and GitHub send most, read without a regular expression or a second
+ * string (several in every webhook): `YYYY-MM-DDTHH:MM:SSZ` (GitHub), `YYYY-MM-DDTHH:MM:SS.fffZ`
+ * and `YYYY-MM-DD HH:MM:SS UTC` (GitLab). Fields out of the usual ranges, and every other form,
+ * are left to the general path, so both give the same answers.
  */
-function plainIsoSeconds(v: string): number | undefined {
-  if (
-    v.length !== 20 ||
-    v.charCodeAt(4) !== DASH ||
-    v.charCodeAt(7) !== DASH ||
-    v.charCodeAt(10) !== T ||
-    v.charCodeAt(13) !== COLON ||
-    v.charCodeAt(16) !== COLON ||
-    v.charCodeAt(19) !== Z
-  ) {
-    return undefined;
-  }
+function plainSeconds(v: string): number | undefined {
+  if (v.charCodeAt(4) !== DASH || v.charCodeAt(7) !== DASH) return undefined;
+  if (v.charCodeAt(13) !== COLON || v.charCodeAt(16) !== COLON) return undefined;
+  let fraction = 0;
+  if (v.length === 20) {
+    if (v.charCodeAt(10) !== T || v.charCodeAt(19) !== Z) return undefined;
+  } else if (v.length === 24) {
+    if (v.charCodeAt(10) !== T || v.charCodeAt(19) !== DOT || v.charCodeAt(23) !== Z) return undefined;
+    const ms = digits(v, 20, 3);
+    if (ms < 0) return undefined;
+    fraction = ms / 1000;
+  } else if (v.length === 23) {
+    if (v.charCodeAt(10) !== SPACE || !v.endsWith(' UTC')) return undefined;
+  } else return undefined;
   const year = digits(v, 0, 4);
   const month = digits(v, 5, 2);
   const day = digits(v, 8, 2);
@@ -64,5 +72,5 @@ function plainIsoSeconds(v: string): number | undefined {
   // Date.UTC reads years below 100 as 19xx; Date.parse does not.
   if (year < 1970 || month < 1 || month > 12 || day < 1 || day > 31) return undefined;
   if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) return undefined;
-  return Date.UTC(year, month - 1, day, hour, minute, second) / 1000;
+  return Date.UTC(year, month - 1, day, hour, minute, second) / 1000 + fraction;
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { parseTimestamp } from '../../../src/sources/timestamps.js';
+import { generalSeconds, parseTimestamp } from '../../../src/sources/timestamps.js';
 
 describe('parseTimestamp', () => {
   it('reads every form GitLab and GitHub send', () => {
@@ -13,7 +13,7 @@ describe('parseTimestamp', () => {
       assert.equal(parseTimestamp(bad), undefined, String(bad));
   });
 
-  it('gives the plain ISO form (read without a regular expression) what Date.parse gives', () => {
+  it('reads the plain forms (without a regular expression) exactly as the general path does', () => {
     const pad = (n: number, w: number) => String(n).padStart(w, '0');
     const cases = [
       '2024-02-29T12:00:00Z',
@@ -28,18 +28,28 @@ describe('parseTimestamp', () => {
       '2023-1a-10T00:00:00Z',
       '2023-01-10T00:00:00z',
       '2023-01-10t00:00:00Z',
+      '2021-02-23T02:41:37.886Z',
+      '2021-02-23T02:41:37.8x6Z',
+      '2021-02-23 02:41:37 UTC',
+      '2021-02-23 02:41:37 utc',
+      '2021-02-23 02:41:37 GMT',
+      '2021-02-23T02:41:37 UTC',
+      '2021-02-23 02:41:37xUTC',
     ];
     let seed = 11;
     const random = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
-    for (let i = 0; i < 2000; i++) {
+    for (let i = 0; i < 3000; i++) {
+      const date = `${pad(1900 + random(200), 4)}-${pad(random(14), 2)}-${pad(random(33), 2)}`;
+      const time = `${pad(random(26), 2)}:${pad(random(62), 2)}:${pad(random(62), 2)}`;
+      const form = random(3);
       cases.push(
-        `${pad(1900 + random(200), 4)}-${pad(random(14), 2)}-${pad(random(33), 2)}T` +
-          `${pad(random(26), 2)}:${pad(random(62), 2)}:${pad(random(62), 2)}Z`,
+        form === 0
+          ? `${date}T${time}Z`
+          : form === 1
+            ? `${date}T${time}.${pad(random(1000), 3)}Z`
+            : `${date} ${time} UTC`,
       );
     }
-    for (const c of cases) {
-      const ms = Date.parse(c);
-      assert.equal(parseTimestamp(c), Number.isNaN(ms) ? undefined : ms / 1000, c);
-    }
+    for (const c of cases) assert.equal(parseTimestamp(c), generalSeconds(c), c);
   });
 });
