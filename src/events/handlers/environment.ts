@@ -1,4 +1,5 @@
 import type { DeploymentEvent } from '../model.js';
+import { compareIds } from './compare-ids.js';
 import type { HandlerContext } from './context.js';
 
 /**
@@ -20,8 +21,7 @@ const HISTORY = 100;
 /** Order of finished deployments: by time, then by id (GitLab and GitHub ids grow). */
 function before(a: Finished, b: Finished): boolean {
   if (a[0] !== b[0]) return a[0] < b[0];
-  const [x, y] = [Number(a[2]), Number(b[2])];
-  return Number.isFinite(x) && Number.isFinite(y) && x !== y ? x < y : a[2] < b[2];
+  return compareIds(a[2], b[2]) < 0;
 }
 
 function historyOf(st: EnvironmentState | undefined): Finished[] {

@@ -1,5 +1,6 @@
 import { refLabel } from '../labels.js';
 import type { EventResult, PipelineEvent, PipelineStatus } from '../model.js';
+import { compareIds } from './compare-ids.js';
 import { type HandlerContext, TTL } from './context.js';
 import { deferredKey, release } from './deferred.js';
 
@@ -29,12 +30,6 @@ interface LatestRun {
 function later(a: LatestRun, b: LatestRun): boolean {
   if (a.id !== b.id) return compareIds(a.id, b.id) > 0;
   return compareIds(a.a, b.a) > 0;
-}
-
-function compareIds(a: string, b: string): number {
-  const [x, y] = [Number(a), Number(b)];
-  if (Number.isFinite(x) && Number.isFinite(y) && x !== y) return x - y;
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /**
