@@ -252,6 +252,78 @@ describe('GitHub webhooks (SPEC sections 4 and 5)', () => {
     assert.equal(sample(text, L('main')), undefined);
   });
 
+  it('count a job-only repository’s job on an ordinary branch at once as branch (no run will ever say more)', async () => {
+    const job = linters('completed', { id: 960, run_id: 6001, head_branch: 'feature-x' });
+    assert.equal(await send('workflow_job', job), 'processed');
+    const text = await metrics();
+    assert.equal(
+      sample(
+        text,
+        `delivery_job_runs_total{${REPO},ref="branch",stage="CodeQL",job="linters",status="failed"}`,
+      ),
+      1,
+    );
+  });
+
+  it('label runs for pull request reviews merge_request and runs for a release tag, with their jobs', async () => {
+    const at = { name: 'Build', created_at: '2024-01-01T09:59:00Z', run_started_at: '2024-01-01T09:59:30Z' };
+    const done = { ...at, updated_at: '2024-01-01T10:00:00Z' };
+    await send(
+      'workflow_run',
+      run({ id: 1101, event: 'pull_request_review', head_branch: 'master', ...done }),
+    );
+    await send(
+      'workflow_run',
+      run({ id: 1102, event: 'pull_request_review_comment', head_branch: 'master', ...done }),
+    );
+    await send('workflow_run', run({ id: 1103, event: 'release', head_branch: 'v2.0.0', ...done }));
+    const job = linters('completed', { id: 970, run_id: 1103, head_branch: 'v2.0.0' });
+    await send('workflow_job', { ...job, repository: run({}).repository });
+    const text = await metrics();
+    const P = 'source="github",project="octo-org/octo-repo",pipeline="Build"';
+    assert.equal(sample(text, `delivery_pipeline_runs_total{${P},ref="merge_request",status="success"}`), 2);
+    assert.equal(sample(text, `delivery_pipeline_runs_total{${P},ref="tag",status="success"}`), 1);
+    assert.equal(sample(text, `delivery_pipeline_up{${P},ref="master"}`), undefined);
+    assert.equal(
+      sample(
+        text,
+        'delivery_job_runs_total{source="github",project="octo-org/octo-repo",ref="tag",stage="CodeQL",job="linters",status="failed"}',
+      ),
+      1,
+    );
+  });
+
+  it('give a job with an empty workflow name its run’s pipeline label as stage', async () => {
+    const job = linters('completed', { id: 980, run_id: 7001, workflow_name: '' });
+    await send('workflow_run', { ...run({ id: 7001, name: '' }), repository: job.repository });
+    await send('workflow_job', job);
+    const text = await metrics();
+    assert.equal(
+      sample(
+        text,
+        `delivery_job_runs_total{${REPO},ref="master",stage=".github/workflows/test.yml",job="linters",status="failed"}`,
+      ),
+      1,
+    );
+    assert.doesNotMatch(text, /stage=""/);
+  });
+
+  it('decide runner_type by the runner group first: a self-hosted runner named "GitHub Actions 7" is self-hosted', async () => {
+    const job = linters('in_progress', {
+      id: 990,
+      labels: ['linux'],
+      runner_name: 'GitHub Actions 7',
+      runner_group_name: 'Default',
+    });
+    await send('workflow_job', job);
+    const text = await metrics();
+    assert.equal(sample(text, `delivery_job_queued_seconds_count{${REPO},runner_type="self-hosted"}`), 1);
+    assert.equal(
+      sample(text, `delivery_job_queued_seconds_count{${REPO},runner_type="github-hosted"}`),
+      undefined,
+    );
+  });
+
   it('give a run no queue time while it waits for approval, and record it once it starts', async () => {
     const waiting = example(
       'workflow_run',
@@ -588,6 +660,31 @@ describe('GitHub webhooks (SPEC sections 4 and 5)', () => {
           .status,
         401,
       );
+    });
+
+    it('401 for a body that names another owner than its repository’s to pick that owner’s secret', async () => {
+      // Codertocat/Hello-World, claiming to be owned by lineville and signed with lineville's secret.
+      const forged = linters('completed', { id: 940 });
+      const repository = forged.repository as { owner: { login: string } };
+      repository.owner.login = 'lineville';
+      const res = await postGithub(app.url, 'workflow_job', forged, { secret: 'lineville-secret' });
+      assert.equal(res.status, 401);
+      delete (forged as { repository?: unknown }).repository;
+      (forged as { organization?: unknown }).organization = { login: 'lineville' };
+      forged.repository = { ...(linters('completed').repository as object), owner: undefined };
+      assert.equal(
+        (await postGithub(app.url, 'workflow_job', forged, { secret: 'lineville-secret' })).status,
+        401,
+      );
+      assert.doesNotMatch(await metrics(), /^delivery_job_runs_total/m);
+    });
+
+    it('202 invalid for an authentic body that is JSON null', async () => {
+      for (const form of [false, true]) {
+        const res = await postGithub(app.url, 'workflow_job', 'null', { form });
+        assert.equal(res.status, 202, JSON.stringify(res.body));
+        assert.equal(res.body.outcome, 'invalid');
+      }
     });
 
     it('400 for a body that is not JSON, or a form without payload', async () => {

@@ -38,12 +38,13 @@ const activeKey = (e: JobEvent) => `${ACTIVE_PREFIX}${e.source}:${e.project.id}:
  * ordinary branch name (not tracked, not the default branch, not a tag, not a merge request
  * ref), which the pipeline alone can tell apart from a merge request pipeline. A GitHub job
  * names only its head branch, so on a tracked branch too (a pull request from a fork's `main`)
- * it waits, if its repository sends workflow runs at all.
+ * it waits, and on an ordinary branch too; both only if its repository sends workflow runs at
+ * all (one that sends only `workflow_job` never tells more than the job's own branch).
  */
 async function refDependsOnPipeline(ctx: HandlerContext, e: JobEvent): Promise<boolean> {
   const own = refLabel(e.ref, e.project, ctx.trackedRefs);
-  if (own === 'branch') return true;
-  if (e.source !== 'github' || own === 'merge_request' || own === 'tag') return false;
+  if (e.source !== 'github') return own === 'branch';
+  if (own === 'merge_request' || own === 'tag') return false;
   return sendsRuns(ctx, e.source, e.project.id);
 }
 

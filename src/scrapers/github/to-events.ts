@@ -2,8 +2,10 @@ import type { DeliveryEvent, PipelineStatus, ProjectRef } from '../../events/mod
 import {
   GITHUB_CONCLUSION,
   githubJobStatus,
+  jobStage,
   runnerType,
   runQueuedSeconds,
+  runRef,
 } from '../../sources/github/statuses.js';
 import { parseTimestamp } from '../../sources/timestamps.js';
 
@@ -50,11 +52,7 @@ export function runEvents(project: ProjectRef, run: ApiRun, jobs: readonly ApiJo
   const status: PipelineStatus = final
     ? (GITHUB_CONCLUSION[run.conclusion ?? ''] as PipelineStatus)
     : 'waiting';
-  const ref = {
-    name: run.head_branch ?? '',
-    tag: false,
-    mergeRequest: run.event === 'pull_request' || run.event === 'pull_request_target',
-  };
+  const ref = runRef(run.event, run.head_branch);
   const events: DeliveryEvent[] = [
     {
       kind: 'pipeline',
@@ -82,7 +80,7 @@ export function runEvents(project: ProjectRef, run: ApiRun, jobs: readonly ApiJo
       jobId: String(j.id),
       pipelineId: String(j.run_id),
       name: j.name,
-      stage: j.workflow_name ?? undefined,
+      stage: jobStage(j.workflow_name),
       status: jobStatus,
       ref: { name: j.head_branch ?? run.head_branch ?? '', tag: false, mergeRequest: false },
       runnerType: runnerType(j.labels, j.runner_group_name, j.runner_name),

@@ -29,7 +29,7 @@ export const githubCheck: SourceCheck<GithubBody> = {
       headers['x-hub-signature-256'] || undefined,
     );
     if (!ok) return false;
-    const repo = (json as { repository?: { full_name?: unknown } }).repository?.full_name;
+    const repo = (json as { repository?: { full_name?: unknown } } | null)?.repository?.full_name;
     return typeof repo === 'string' ? repo : (owner ?? 'unknown');
   },
   parse: (headers, { json }) => parseGithub(headers['x-github-event'] ?? '', json),

@@ -10,7 +10,9 @@ import {
   GITHUB_DEPLOYMENT_STATE,
   GITHUB_RUN_STATUS,
   githubJobStatus,
+  jobStage,
   runnerType,
+  runRef,
 } from './statuses.js';
 
 /**
@@ -198,7 +200,7 @@ function jobEvent(body: unknown): DeliveryEvent {
     jobId: j.id,
     pipelineId: j.run_id,
     name: j.name,
-    stage: j.workflow_name ?? undefined,
+    stage: jobStage(j.workflow_name),
     status,
     ref: { name: j.head_branch ?? '', tag: false, mergeRequest: false },
     runnerType: runnerType(j.labels, j.runner_group_name, j.runner_name),
@@ -229,11 +231,7 @@ function runEvent(body: unknown): DeliveryEvent {
     attempt: String(w.run_attempt ?? 1),
     name: w.name !== null && w.name !== undefined && w.name !== '' ? w.name : (w.path ?? 'unknown'),
     status,
-    ref: {
-      name: w.head_branch ?? '',
-      tag: false,
-      mergeRequest: w.event === 'pull_request' || w.event === 'pull_request_target',
-    },
+    ref: runRef(w.event, w.head_branch),
     finishedAt: final ? updated : undefined,
     durationSeconds: final && updated !== undefined && started !== undefined ? updated - started : undefined,
     // Only once the run has started: a run waiting for approval (`action_required`) or left

@@ -1,4 +1,4 @@
-import type { DeploymentStatus, JobStatus, PipelineStatus, RunnerType } from '../../events/model.js';
+import type { DeploymentStatus, JobStatus, PipelineStatus, RefInfo, RunnerType } from '../../events/model.js';
 
 /** GitHub's statuses as the source-neutral model sees them; webhooks and the API share them. */
 /** SPEC section 5: `cancelled` is `canceled`; `failure`, `timed_out`, `startup_failure` are `failed`. */
@@ -38,6 +38,36 @@ export const GITHUB_DEPLOYMENT_STATE: Record<string, DeploymentStatus> = {
   inactive: 'superseded',
 };
 
+/**
+ * Events whose runs are for a pull request: `head_branch` is then the pull request's head branch
+ * (perhaps a fork's `main`), not a branch the run's result says anything about.
+ */
+const PULL_REQUEST_EVENTS = new Set([
+  'pull_request',
+  'pull_request_target',
+  'pull_request_review',
+  'pull_request_review_comment',
+]);
+
+/**
+ * A workflow run's ref. A run for a release is on the release's tag (`head_branch` is the tag's
+ * name); a run for a pushed tag cannot be told from one for a branch of that name.
+ */
+export function runRef(event: string | null | undefined, headBranch: string | null | undefined): RefInfo {
+  return {
+    name: headBranch ?? '',
+    tag: event === 'release',
+    mergeRequest: event !== null && event !== undefined && PULL_REQUEST_EVENTS.has(event),
+  };
+}
+
+/** A job's `stage` is its workflow's name; an empty one is none (the run's `pipeline` is used). */
+export function jobStage(workflowName: string | null | undefined): string | undefined {
+  return workflowName !== null && workflowName !== undefined && workflowName !== ''
+    ? workflowName
+    : undefined;
+}
+
 /** `runner_type` of a job from its labels and runner: SPEC section 5 `github-hosted` or `self-hosted`. */
 export function runnerType(
   labels: readonly string[] | null | undefined,
@@ -45,9 +75,11 @@ export function runnerType(
   name: string | null | undefined,
 ): RunnerType {
   if (labels?.includes('self-hosted')) return 'self-hosted';
-  if (group === 'GitHub Actions' || name?.startsWith('GitHub Actions') === true) return 'github-hosted';
-  if (group !== null && group !== undefined) return 'self-hosted';
-  return 'unknown';
+  // The group decides when there is one: a self-hosted runner may be named "GitHub Actions 7".
+  if (group !== null && group !== undefined && group !== '') {
+    return group === 'GitHub Actions' ? 'github-hosted' : 'self-hosted';
+  }
+  return name?.startsWith('GitHub Actions') === true ? 'github-hosted' : 'unknown';
 }
 
 /** A job's status: `completed` with skipped, neutral or a null conclusion is no outcome. */

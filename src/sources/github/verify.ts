@@ -4,12 +4,23 @@ import { Webhooks } from '@octokit/webhooks';
 import { toUpperSnake } from '../../config/parse.js';
 import type { Secrets } from '../../secrets/secrets.js';
 
-/** The owner (org or user) a GitHub payload belongs to: it picks the secret. */
+/**
+ * The owner (org or user) a GitHub payload belongs to: it picks the secret. Where the body names
+ * a repository, the owner is the first segment of its `full_name`, which is also the `project`
+ * label the events are counted under: a body signed with one owner's secret cannot write under
+ * another owner's repository by naming that owner elsewhere (`repository.owner.login`, which
+ * GitHub always sends equal to it). Events without a repository use the organisation's login.
+ */
 export function githubOwnerOf(body: unknown): string | undefined {
   const b = body as {
-    repository?: { owner?: { login?: unknown } };
+    repository?: { full_name?: unknown; owner?: { login?: unknown } };
     organization?: { login?: unknown };
   } | null;
+  const fullName = b?.repository?.full_name;
+  if (typeof fullName === 'string' && fullName !== '') {
+    const slash = fullName.indexOf('/');
+    return slash < 0 ? fullName : fullName.slice(0, slash);
+  }
   const login = b?.repository?.owner?.login ?? b?.organization?.login;
   return typeof login === 'string' && login !== '' ? login : undefined;
 }
