@@ -62,7 +62,11 @@ export function jobHook(o: JobOptions): Record<string, unknown> {
     project_id: project.id,
     project_name: project.path_with_namespace,
     project,
-    repository: { ...(base.repository as object), homepage: project.web_url },
+    repository: {
+      ...(base.repository as object),
+      homepage: project.web_url,
+      git_ssh_url: project.git_ssh_url,
+    },
     runner:
       o.runnerType === null || o.runnerType === undefined
         ? null

@@ -154,9 +154,106 @@ describe('GitLab webhook intake: every answer of SPEC section 4', () => {
     for (const [event, body] of hooks) {
       const res = await postGitlab(app.url, body, { event, token: 'initech-group-new' });
       assert.deepEqual(res, { status: 200, body: { outcome: 'ignored' } }, event);
-      // Another group's or project's secret is still refused.
+      // Another group's or project's secret is still refused, except for the Member Hook (below).
+      if (event === 'Member Hook') continue;
       assert.equal((await postGitlab(app.url, body, { event, token: GITLAB_SECRET })).status, 401, event);
     }
+  });
+
+  it('200 ignored for a subgroup’s Member Hook with any configured secret (it names only the last segment), 401 without one', async () => {
+    // GitLab runs a subgroup's member hooks on the hooks of every group above it, and the body
+    // names only `group_path: "tps"` of `initech/tps`: refusing it with initech's secret would
+    // make GitLab disable initech's whole hook after four member changes.
+    const member = {
+      created_at: '2026-11-20T10:00:00Z',
+      updated_at: '2026-11-20T10:00:00Z',
+      event_name: 'user_add_to_group',
+      group_name: 'TPS',
+      group_path: 'tps',
+      group_id: 702,
+      user_username: 'peter',
+      user_id: 64,
+      group_access: 'Developer',
+      expires_at: null,
+    };
+    const event = 'Member Hook';
+    for (const token of ['initech-group-old', GITLAB_SECRET]) {
+      assert.deepEqual(
+        await postGitlab(app.url, member, { event, token }),
+        { status: 200, body: { outcome: 'ignored' } },
+        token,
+      );
+    }
+    assert.equal((await postGitlab(app.url, member, { event, token: 'not-configured' })).status, 401);
+    assert.equal((await postGitlab(app.url, member, { event, token: null })).status, 401);
+    // It can have no effect: a body naming only a group segment is never counted.
+    const disguised = { ...success(80), project: undefined, project_id: undefined, repository: undefined };
+    const forged = { ...disguised, group_path: 'tps' };
+    const res = await postGitlab(app.url, forged, { event: 'Job Hook', token: 'initech-group-old' });
+    assert.equal(res.status, 202);
+    assert.doesNotMatch(await getMetrics(app.url), /^delivery_job_runs_total/m);
+  });
+
+  it('200 ignored for a Vulnerability Hook, which names its project only in object_attributes', async () => {
+    // GitLab's documented example, for a project below the initech group.
+    const vulnerability = {
+      object_kind: 'vulnerability',
+      object_attributes: {
+        url: 'https://gitlab.example.com/initech/tps/-/security/vulnerabilities/1',
+        title: 'REXML DoS vulnerability',
+        state: 'confirmed',
+        project_id: 703,
+        severity: 'high',
+        report_type: 'dependency_scanning',
+        created_at: '2025-04-07T07:14:45.000Z',
+        updated_at: '2025-04-07T07:14:45.000Z',
+      },
+    };
+    const event = 'Vulnerability Hook';
+    assert.deepEqual(await postGitlab(app.url, vulnerability, { event, token: 'initech-group-new' }), {
+      status: 200,
+      body: { outcome: 'ignored' },
+    });
+    assert.equal((await postGitlab(app.url, vulnerability, { event, token: GITLAB_SECRET })).status, 401);
+  });
+
+  it('reads an old Job Hook without a project object by its SSH URL, also under a relative URL root', async () => {
+    // GitLab before the `project` object: `project_id` and `repository` only. On an instance
+    // served under /gitlab, `homepage` carries that root; the SSH URL never does.
+    for (const [id, ssh] of [
+      [81, 'git@gitlab.example.com:acme/payments-api.git'],
+      [82, 'ssh://git@gitlab.example.com:2222/acme/payments-api.git'],
+    ] as const) {
+      const old = {
+        ...success(id),
+        // Runners then had no `runner_type`; a shared one is an instance runner.
+        runner: { id: 9, description: 'shared-runner', active: true, is_shared: id === 81 },
+        project: undefined,
+        repository: {
+          name: 'payments-api',
+          homepage: 'https://gitlab.example.com/gitlab/acme/payments-api',
+          git_ssh_url: ssh,
+        },
+      };
+      const res = await postGitlab(app.url, old, { event: 'Build Hook' });
+      assert.deepEqual(res, { status: 200, body: { outcome: 'processed' } }, ssh);
+    }
+    const text = await getMetrics(app.url);
+    assert.equal(
+      sample(
+        text,
+        'delivery_job_runs_total{source="gitlab",project="acme/payments-api",ref="main",stage="test",job="rspec",status="success"}',
+      ),
+      2,
+    );
+    const Q = 'delivery_job_queued_seconds_count{source="gitlab",project="acme/payments-api"';
+    assert.equal(sample(text, `${Q},runner_type="instance"}`), 1);
+    assert.equal(sample(text, `${Q},runner_type="unknown"}`), 1);
+    // The pre-9.3 event name counts as a job event.
+    assert.equal(
+      sample(text, 'delivery_webhook_requests_total{source="gitlab",event="job",outcome="processed"}'),
+      2,
+    );
   });
 
   it('401 for a project no secret is configured for', async () => {

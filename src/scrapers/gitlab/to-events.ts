@@ -7,7 +7,7 @@ import type {
 } from '../../events/model.js';
 import {
   GITLAB_JOB_STATUS,
-  GITLAB_RUNNER_TYPE,
+  gitlabRunnerType,
   isMergeRequestSource,
   pipelineQueuedSeconds,
 } from '../../sources/gitlab/statuses.js';
@@ -39,7 +39,7 @@ export interface ApiJob {
   finished_at?: string | null;
   duration?: number | null;
   queued_duration?: number | null;
-  runner?: { runner_type?: string | null } | null;
+  runner?: { runner_type?: string | null; is_shared?: boolean | null } | null;
 }
 
 export interface ApiDeployment {
@@ -113,7 +113,7 @@ export function pipelineEvents(
       stage: j.stage,
       status: GITLAB_JOB_STATUS[j.status] ?? 'waiting',
       ref,
-      runnerType: GITLAB_RUNNER_TYPE[j.runner?.runner_type ?? ''] ?? 'unknown',
+      runnerType: gitlabRunnerType(j.runner),
       createdAt: parseTimestamp(j.created_at),
       startedAt: parseTimestamp(j.started_at),
       finishedAt: parseTimestamp(j.finished_at),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { DeliveryEvent, JobEvent, ProjectRef, RunnerType } from '../../events/model.js';
+import type { DeliveryEvent, JobEvent, ProjectRef } from '../../events/model.js';
 import { InvalidPayloadError } from '../invalid-payload-error.js';
 import type { SourceParsed } from '../webhook-check.js';
 import { check } from '../check-schema.js';
@@ -8,7 +8,7 @@ import {
   GITLAB_DEPLOYMENT_STATUS,
   GITLAB_JOB_STATUS,
   GITLAB_PIPELINE_STATUS,
-  GITLAB_RUNNER_TYPE,
+  gitlabRunnerType,
   isMergeRequestSource,
   pipelineQueuedSeconds,
 } from './statuses.js';
@@ -23,7 +23,7 @@ export type GitlabParsed = SourceParsed;
 const id = z.union([z.number().int(), z.string().regex(/^\d+$/)]).transform(String);
 const time = z.string().nullish();
 const seconds = z.number().nonnegative().nullish();
-const runner = z.object({ runner_type: z.string().nullish() }).nullish();
+const runner = z.object({ runner_type: z.string().nullish(), is_shared: z.boolean().nullish() }).nullish();
 
 const jobHook = z.object({
   build_id: id,
@@ -105,8 +105,6 @@ function projectOf(body: unknown): ProjectRef {
   return { id: identity.id, path: identity.path, defaultBranch };
 }
 
-const runnerType = (r: z.infer<typeof runner>): RunnerType =>
-  GITLAB_RUNNER_TYPE[r?.runner_type ?? ''] ?? 'unknown';
 const orUndefined = <T>(v: T | null | undefined): T | undefined => (v === null ? undefined : v);
 
 /** Parses one authenticated GitLab payload. Throws InvalidPayloadError naming the field. */
@@ -167,7 +165,7 @@ function jobEvent(body: unknown): JobEvent {
     stage: j.build_stage,
     status,
     ref: { name: j.ref, tag: j.tag === true, mergeRequest: j.ref.startsWith('refs/merge-requests/') },
-    runnerType: runnerType(j.runner),
+    runnerType: gitlabRunnerType(j.runner),
     createdAt: parseTimestamp(j.build_created_at) ?? parseTimestamp(j.build_created_at_iso),
     startedAt: parseTimestamp(j.build_started_at) ?? parseTimestamp(j.build_started_at_iso),
     finishedAt: parseTimestamp(j.build_finished_at) ?? parseTimestamp(j.build_finished_at_iso),
@@ -221,7 +219,7 @@ function pipelineEvents(body: unknown): DeliveryEvent[] {
       stage: b.stage,
       status: GITLAB_JOB_STATUS[b.status] ?? 'waiting',
       ref,
-      runnerType: runnerType(b.runner),
+      runnerType: gitlabRunnerType(b.runner),
       createdAt: parseTimestamp(b.created_at),
       startedAt: parseTimestamp(b.started_at),
       finishedAt: parseTimestamp(b.finished_at),

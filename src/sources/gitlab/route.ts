@@ -10,6 +10,8 @@ import { gitlabCheck } from './check.js';
 /** `X-Gitlab-Event` values, as bounded `event` label values; anything else is `other`. */
 const EVENTS: Record<string, string> = {
   'Job Hook': 'job',
+  // GitLab before 9.3 (and some integrations) named Job Hooks so.
+  'Build Hook': 'job',
   'Pipeline Hook': 'pipeline',
   'Deployment Hook': 'deployment',
   'Merge Request Hook': 'merge_request',

@@ -38,6 +38,20 @@ export const GITLAB_RUNNER_TYPE: Record<string, RunnerType> = {
 };
 
 /**
+ * A job's `runner_type` from its runner (Job Hook, Pipeline Hook build, jobs API alike). A runner
+ * object without `runner_type` (older GitLab) still says `is_shared`: a shared runner is an
+ * instance runner; a specific one may be a group's or a project's.
+ */
+export function gitlabRunnerType(
+  runner:
+    { runner_type?: string | null | undefined; is_shared?: boolean | null | undefined } | null | undefined,
+): RunnerType {
+  const type = GITLAB_RUNNER_TYPE[runner?.runner_type ?? ''];
+  if (type !== undefined) return type;
+  return runner?.is_shared === true ? 'instance' : 'unknown';
+}
+
+/**
  * Pipeline sources that run for a merge request (SPEC section 5 `ref="merge_request"`):
  * GitLab's own, and the pull requests of CI/CD for external repositories (GitHub), which have
  * no GitLab merge request and name a plain branch.

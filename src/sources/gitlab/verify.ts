@@ -11,6 +11,12 @@ const PREFIX = 'GITLAB_WEBHOOK_TOKEN_';
  * set), so a body cannot borrow one project's id to write under another's path; only when
  * neither is set does the nearest group above the path decide. Another project's secret never
  * passes, because only this project's keys are consulted.
+ *
+ * One exception: an event that names only a group's last path segment (a Member Hook of a
+ * subgroup, sent to the hooks of the groups above it too) cannot say which group it means, so
+ * any configured GitLab secret authenticates it. Such an event can have no effect (it names no
+ * project, so it is answered `ignored` or `invalid`); refusing it would make GitLab disable the
+ * whole hook after four member changes, pipelines and all.
  */
 export function verifyGitlabToken(
   secrets: Secrets,
@@ -18,6 +24,13 @@ export function verifyGitlabToken(
   token: string | undefined,
 ): boolean {
   const given = token === undefined || token === '' ? undefined : digest(token);
+  if (project.segmentOnly === true) {
+    let ok = false;
+    for (const values of secrets.prefixed(PREFIX).values()) {
+      if (matchesAnyDigest(given, values.map(digest))) ok = true;
+    }
+    return ok;
+  }
   const own: Array<readonly Buffer[]> = [];
   if (project.id !== undefined) own.push(secrets.digests(PREFIX + project.id));
   if (project.path !== undefined) own.push(secrets.digests(PREFIX + toUpperSnake(project.path)));
