@@ -47,7 +47,9 @@ export function toApiError(err: unknown): ApiError {
     return new ApiError('timeout', 'request timed out', undefined, { cause: err });
   }
   const code = chain.find((e) => typeof e.code === 'string')?.code;
-  if (code !== undefined && /^E[A-Z]+/.test(code))
+  // Node's system errors (ECONNRESET, ECONNREFUSED, …) and undici's for a socket closed or
+  // reset under a request (UND_ERR_SOCKET, UND_ERR_CLOSED, UND_ERR_CONNECT_TIMEOUT).
+  if (code !== undefined && /^(E[A-Z]+|UND_ERR_(SOCKET|CLOSED|CONNECT_TIMEOUT))/.test(code))
     return new ApiError('network', `cannot reach the API (${code})`, undefined, { cause: err });
   if (typeof top.status === 'number')
     return new ApiError(kindOfStatus(top.status), message, top.status, { cause: err });

@@ -6,11 +6,25 @@ export type FetchLike = (input: string | URL | Request, init?: RequestInit) => P
 /**
  * How often a request refused for its rate (429; GitHub's 403 with a rate limit) is tried
  * again, each time after the pause it asked for; and one answered 502, 503 or 504, which both
- * APIs give for a moment during their own deploys, after a short back-off.
+ * APIs give for a moment during their own deploys, or whose connection was reset, after a
+ * short back-off.
  */
 const MAX_RETRIES = 2;
 const RETRY_STATUSES = new Set([502, 503, 504]);
 const BACKOFF_MS = 1000;
+
+/**
+ * A connection reset or closed under a request (a load balancer or proxy restarting): worth
+ * another try. A refused connection or an unknown host is not: the API is down, and the run
+ * should end soon rather than wait on each request.
+ */
+function isReset(err: unknown): boolean {
+  return (
+    err instanceof ApiError &&
+    err.kind === 'network' &&
+    /\((ECONNRESET|EPIPE|UND_ERR_SOCKET|UND_ERR_CLOSED)\)/.test(err.message)
+  );
+}
 
 /**
  * GitHub answers 403, not only 429, when a primary rate limit is used up (`x-ratelimit-remaining:
@@ -47,17 +61,27 @@ export function rateLimitHints(headers: Headers): RateLimitHints {
 export function limitedFetch(limiter: ApiLimiter, timeoutMs: number): FetchLike {
   return async (input, init) => {
     for (let attempt = 0; ; attempt++) {
-      const response = await limiter.schedule(async () => {
-        const signal = init?.signal
-          ? AbortSignal.any([init.signal, AbortSignal.timeout(timeoutMs)])
-          : AbortSignal.timeout(timeoutMs);
-        try {
-          return await fetch(input instanceof Request ? input.clone() : input, { ...init, signal });
-        } catch (err) {
-          limiter.failed();
-          throw toApiError(err);
+      let response: Response;
+      try {
+        response = await limiter.schedule(async () => {
+          const signal = init?.signal
+            ? AbortSignal.any([init.signal, AbortSignal.timeout(timeoutMs)])
+            : AbortSignal.timeout(timeoutMs);
+          try {
+            return await fetch(input instanceof Request ? input.clone() : input, { ...init, signal });
+          } catch (err) {
+            limiter.failed();
+            throw toApiError(err);
+          }
+        });
+      } catch (err) {
+        // Tried again like a 502; every scraper request is a GET.
+        if (isReset(err) && attempt < MAX_RETRIES && init?.signal?.aborted !== true) {
+          await new Promise((r) => setTimeout(r, BACKOFF_MS * 2 ** attempt * (0.5 + Math.random())));
+          continue;
         }
-      });
+        throw err;
+      }
       const hints = rateLimitHints(response.headers);
       const limited = response.status === 429 || (await isRateLimit403(response, hints));
       limiter.observe(response.status, hints, limited);

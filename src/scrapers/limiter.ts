@@ -15,16 +15,51 @@ export interface RateLimitHints {
 }
 
 /**
+ * Holds a request back until the one `n` places before it was answered at least `windowMs`
+ * ago. An API counts requests as they arrive, somewhere between our start and its answer; so
+ * starting request i no earlier than `windowMs` after request i-n was answered keeps any
+ * `windowMs` of arrivals to at most `n` requests, however late a slow request (a new
+ * connection) arrived and however fast the next one. Spacing the starts alone does not.
+ */
+class ArrivalWindow {
+  readonly #n: number;
+  readonly #windowMs: number;
+  /** When each of the last `n` requests, in start order, was answered. */
+  readonly #answered: Array<Promise<number>> = [];
+
+  constructor(n: number, windowMs: number) {
+    this.#n = n;
+    this.#windowMs = windowMs;
+  }
+
+  /** Waits for this request's turn; call the function returned once it is answered (or failed). */
+  async enter(): Promise<() => void> {
+    // Taken synchronously, so requests entering together each wait for their own predecessor.
+    const before =
+      this.#answered.length >= this.#n ? this.#answered[this.#answered.length - this.#n] : undefined;
+    let done!: (at: number) => void;
+    this.#answered.push(new Promise<number>((resolve) => (done = resolve)));
+    if (this.#answered.length > this.#n) this.#answered.shift();
+    if (before !== undefined) {
+      const wait = (await before) + this.#windowMs - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+    return () => done(Date.now());
+  }
+}
+
+/**
  * The one request budget of an API (SPEC section 8): every request of that API, including
- * each page of a paginated list, is scheduled here. Bottleneck spaces request starts so that
- * no window of one second holds more than `maxRps` of them (minTime, with a margin for the
- * network's jitter); `Retry-After` and an exhausted `RateLimit-Remaining`/`x-ratelimit-*`
+ * each page of a paginated list, is scheduled here. Bottleneck spaces request starts evenly
+ * (minTime), and an arrival window makes sure that no second holds more than `maxRps` of
+ * them as the API sees them (see ArrivalWindow); `Retry-After` and an exhausted `RateLimit-Remaining`/`x-ratelimit-*`
  * pause every request of the API until the time they name. gitbeaker's and octokit's own
  * throttling and retries are not used (see the clients), so this is the only budget.
  */
 export class ApiLimiter {
   readonly api: ApiName;
   readonly #bottleneck: Bottleneck;
+  readonly #window: ArrivalWindow;
   readonly #metrics: ScraperMetrics;
   #pausedUntil = 0;
   /** Answers in a row that refused a request for its rate. */
@@ -38,6 +73,9 @@ export class ApiLimiter {
       minTime: Math.ceil((1000 / maxRps) * 1.02) + 1,
       maxConcurrent: Math.max(1, Math.ceil(maxRps)),
     });
+    // At 5 per second: 5 per 1000 ms; at 0.5: 1 per 2000 ms; at 2.5: 2 per 800 ms.
+    const n = Math.max(1, Math.floor(maxRps));
+    this.#window = new ArrivalWindow(n, Math.ceil((n * 1000) / maxRps));
   }
 
   /**
@@ -49,9 +87,15 @@ export class ApiLimiter {
     for (;;) {
       for (let wait = this.#pausedUntil - Date.now(); wait > 0; wait = this.#pausedUntil - Date.now())
         await new Promise((r) => setTimeout(r, wait));
-      const out = await this.#bottleneck.schedule(async () =>
-        this.#pausedUntil > Date.now() ? PAUSED : { value: await request() },
-      );
+      const out = await this.#bottleneck.schedule(async () => {
+        if (this.#pausedUntil > Date.now()) return PAUSED;
+        const answered = await this.#window.enter();
+        try {
+          return { value: await request() };
+        } finally {
+          answered();
+        }
+      });
       if (out !== PAUSED) return out.value;
     }
   }
@@ -65,13 +109,21 @@ export class ApiLimiter {
     this.#metrics.apiRequests.inc({ api: this.api, code: String(status) });
     if (hints.remaining !== undefined)
       this.#metrics.rateLimitRemaining.set({ api: this.api }, hints.remaining);
+    const now = Date.now();
     let until = 0;
-    if (hints.retryAfterS !== undefined) until = Date.now() + hints.retryAfterS * 1000;
-    else if (hints.remaining === 0 && hints.resetAt !== undefined) until = hints.resetAt * 1000;
-    else if (limited) until = Date.now() + Math.min(60_000 * 2 ** this.#limitedInARow, 15 * 60_000);
+    if (hints.retryAfterS !== undefined) until = now + hints.retryAfterS * 1000;
+    // A reset already past (a skewed clock) names no time to wait: a refusal then backs off.
+    else if (hints.remaining === 0 && hints.resetAt !== undefined && hints.resetAt * 1000 > now)
+      until = hints.resetAt * 1000;
+    else if (limited) until = now + Math.min(60_000 * 2 ** this.#limitedInARow, 15 * 60_000);
     this.#limitedInARow = limited ? this.#limitedInARow + 1 : 0;
     // Never pause longer than an hour on a header's word.
-    if (until > this.#pausedUntil) this.#pausedUntil = Math.min(until, Date.now() + 3_600_000);
+    if (until > this.#pausedUntil) this.#pausedUntil = Math.min(until, now + 3_600_000);
+  }
+
+  /** Until when (epoch ms) no request of this API starts; in the past when not paused. */
+  get pausedUntil(): number {
+    return this.#pausedUntil;
   }
 
   /** Counts a request that got no response (network error, timeout). */

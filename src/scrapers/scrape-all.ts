@@ -28,7 +28,7 @@ export async function scrapeAll<T extends { readonly path: string }>(run: {
   finish(errors: RunErrors): Promise<void>;
 }): Promise<RunErrors> {
   const { options } = run;
-  const errors = new RunErrors(run.api, run.metrics);
+  const errors = new RunErrors(run.api, run.metrics, options.signal);
   const items = await run.discover(errors, options.lookbackSeconds !== undefined);
   let done = 0;
   await forEachPooled(

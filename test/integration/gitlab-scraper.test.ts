@@ -451,6 +451,39 @@ describe('GitLab scraper against a fake GitLab API (SPEC section 8)', function (
       assert.deepEqual(eventMetrics(await getMetrics(app.url)), eventMetrics(await getMetrics(full.url)));
     });
 
+    it('a pipeline answered {} is an error and read again; a reset connection is tried again', async () => {
+      const app = await start();
+      await deliver(app, (i) => sim.hooks[i]?.repairable === false);
+      const full = await start();
+      await deliver(full, () => true);
+      fake.failNext(1, 'empty', { path: /\/pipelines\/9001$/ });
+      fake.failNext(1, 'reset', { path: /\/pipelines\/9002\/jobs$/ });
+      await app.service.scrapers.runOnce();
+      assert.equal(await errors(app, 'bad_payload'), 1);
+      assert.equal(await errors(app, 'network'), 0, 'the reset request was tried again');
+      // Nothing of 9001 (main) was counted under a ref it does not have.
+      assert.doesNotMatch(
+        await getMetrics(app.url),
+        /^delivery_job_runs_total\{[^}]*ref="branch"[^}]*job="(build|deploy)"/m,
+      );
+      await app.service.scrapers.runOnce();
+      assert.deepEqual(eventMetrics(await getMetrics(app.url)), eventMetrics(await getMetrics(full.url)));
+    });
+
+    it('a token that may not list runners (403): no runner gauges, no error, the run succeeds', async () => {
+      const app = await start();
+      fake.failNext(1, '403', { path: /\/runners/ });
+      await app.service.scrapers.runOnce();
+      const text = await getMetrics(app.url);
+      assert.equal(await errors(app, 'auth'), 0);
+      assert.doesNotMatch(text, /^delivery_runners\{/m);
+      assert.ok((sample(text, 'delivery_scrape_last_success_timestamp_seconds{scraper="gitlab"}') ?? 0) > 0);
+      // Any other failure of that list is still an error.
+      fake.failNext(1, '500', { path: /\/runners/ });
+      await app.service.scrapers.runOnce();
+      assert.equal(await errors(app, 'upstream_5xx'), 1);
+    });
+
     it('429 past the limit: waits as Retry-After says and stays within API_MAX_RPS', async () => {
       await fake.close();
       fake = await FakeGitlab.start({ token: API_TOKEN, limitPerSecond: 2 });

@@ -207,7 +207,7 @@ export class GithubScraper {
         );
       } catch (err) {
         ok = false;
-        errors.record(err, `runners of ${org}`);
+        errors.recordOptional(err, `runners of ${org}`);
       }
     }
     const orgs = new Set(this.#d.orgs.map((o) => o.toLowerCase()));
@@ -225,7 +225,7 @@ export class GithubScraper {
         );
       } catch (err) {
         ok = false;
-        errors.record(err, `runners of ${full}`);
+        errors.recordOptional(err, `runners of ${full}`);
       }
     }
     if (!ok && counts.size === 0) return;

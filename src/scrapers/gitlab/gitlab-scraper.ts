@@ -74,6 +74,16 @@ const RUNNING = new Set(['running', 'canceling']);
 const iso = (seconds: number) => new Date(seconds * 1000).toISOString();
 
 /**
+ * A timestamp of the API in one form (UTC, milliseconds), so that two compare as strings: an
+ * instance with a time zone set answers `…-05:00`, which compared as text against a `…Z` one
+ * would keep the checkpoint from moving.
+ */
+const utc = (t: string | null | undefined): string | undefined => {
+  const ms = Date.parse(t ?? '');
+  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
+};
+
+/**
  * SPEC section 8 for GitLab: repairs what missed webhooks left out (finished pipelines and
  * their jobs, deployments, merges, through the same processor, exactly once) and sets the
  * gauges no webhook carries. A quiet run costs one request per project (its pipelines
@@ -110,6 +120,8 @@ export class GitlabScraper {
       try {
         const list = (await client.Groups.allProjects(group, {
           includeSubgroups: true,
+          // Projects of other groups shared with this one are theirs, not this group's.
+          withShared: false,
           perPage: PER_PAGE,
         })) as unknown as Array<{
           id: number;
@@ -207,11 +219,13 @@ export class GitlabScraper {
       ref = learnProject(ref, first, this.#d.basePath);
 
     const open: Record<string, { s: 'pending' | 'running'; at: number }> = { ...checkpoint.open };
-    let since = checkpoint.since;
+    const checkpointSince = utc(checkpoint.since) ?? checkpoint.since;
+    let since = checkpointSince;
     // A pipeline whose reading failed keeps the checkpoint before it, so the next run tries again.
     let failedAt: string | undefined;
     for (const p of list) {
-      if (p.updated_at && p.updated_at > since && failedAt === undefined) since = p.updated_at;
+      const updated = utc(p.updated_at);
+      if (updated !== undefined && updated > since && failedAt === undefined) since = updated;
       // A pipeline blocked on a manual job (a deploy gate never played) stays `manual`, maybe
       // for good: its finished jobs are read now, or they would never be repaired.
       if (FINAL_PIPELINE.has(p.status) || p.status === 'manual') {
@@ -220,15 +234,20 @@ export class GitlabScraper {
         // The processor keeps the delivery key of what it applied: a pipeline read once is not read again.
         if (await store.hasClaim(`delivery:${mark}`)) continue;
         try {
-          const detail = (await client.Pipelines.show(ref.id, p.id)) as unknown as ApiPipeline;
+          const detail = (await client.Pipelines.show(ref.id, p.id)) as unknown as ApiPipeline | null;
+          // An answer without the pipeline (`{}`, an empty body) would count its jobs under the
+          // wrong ref and mark it read: it is an error, and the pipeline is read again next run.
+          if (typeof detail?.id !== 'number' || typeof detail.status !== 'string')
+            throw new ApiError('bad_payload', `pipeline ${p.id}: the answer has no id and status`);
           const jobs = (await client.Jobs.all(ref.id, {
             pipelineId: p.id,
             includeRetried: true,
             perPage: PER_PAGE,
           })) as unknown as ApiJob[];
+          if (!Array.isArray(jobs)) throw new ApiError('bad_payload', `jobs of pipeline ${p.id}: not a list`);
           await processor.process({ key: mark, events: pipelineEvents(ref, detail, jobs) });
         } catch (err) {
-          failedAt ??= p.updated_at ?? undefined;
+          failedAt ??= updated ?? '';
           errors.record(err, `pipeline ${ref.path}#${p.id}`);
         }
       } else if (RUNNING.has(p.status) || PENDING.has(p.status)) {
@@ -253,11 +272,11 @@ export class GitlabScraper {
     this.#setActive(ref, open);
 
     // The overlap re-reads the last pipelines: only one updated after the checkpoint is news.
-    const activity = list.some((p) => (p.updated_at ?? '') > checkpoint.since);
+    const activity = list.some((p) => (utc(p.updated_at) ?? '') > checkpointSince);
     let pressureAt = checkpoint.pressureAt;
     if (activity || now - pressureAt >= PRESSURE_EVERY_S || lookback !== undefined) {
       try {
-        await this.#deploymentsAndPressure(ref, lookback ?? this.#d.lookbackSeconds, checkpoint.since);
+        await this.#deploymentsAndPressure(ref, lookback ?? this.#d.lookbackSeconds, checkpointSince);
         pressureAt = now;
       } catch (err) {
         errors.record(err, `deployments of ${ref.path}`);
@@ -394,7 +413,7 @@ export class GitlabScraper {
         }
       }
     } catch (err) {
-      errors.record(err, 'runners');
+      errors.recordOptional(err, 'runners');
     }
   }
 }

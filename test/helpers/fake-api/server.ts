@@ -16,8 +16,10 @@ import type { Socket } from 'node:net';
 export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
 /** '500': a 500 JSON error; 'timeout': never answered (socket stays open until close()/setDown(true));
- * 'malformed': 200 with a JSON content type and the body `{"truncated": `; '401': the fake's 401. */
-export type FaultKind = '500' | 'timeout' | 'malformed' | '401';
+ * 'malformed': 200 with a JSON content type and the body `{"truncated": `; '401': the fake's 401;
+ * '403': 403 `{"message":"403 Forbidden"}` (a token without the right, as for GitLab's admin-only
+ * `/runners/all`); 'empty': 200 `{}`; 'reset': the connection is destroyed without an answer. */
+export type FaultKind = '500' | 'timeout' | 'malformed' | '401' | '403' | 'empty' | 'reset';
 
 export interface LoggedRequest {
   readonly method: string;
@@ -524,6 +526,15 @@ export class FakeHttpServer {
             return;
           case 'malformed':
             send({ status: 200, raw: '{"truncated": ', headers: { 'content-type': JSON_CONTENT_TYPE } });
+            return;
+          case '403':
+            send({ status: 403, body: { message: '403 Forbidden' } });
+            return;
+          case 'empty':
+            send({ status: 200, body: {} });
+            return;
+          case 'reset':
+            req.socket.destroy();
             return;
         }
       }

@@ -25,6 +25,39 @@ describe('ApiLimiter', () => {
     await limiter.stop();
   });
 
+  it('keeps any second of arrivals within maxRps, even when a slow first request arrives late', async () => {
+    // An API counts a request when it arrives, somewhere between our start and its answer. The
+    // first request of a run (a new connection) arrives 150 ms after its start, the next ones at
+    // once: spacing the starts alone would put six arrivals in one second.
+    const limiter = new ApiLimiter('gitlab', 5, createScraperMetrics(new Registry()));
+    const arrivals: number[] = [];
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        limiter.schedule(async () => {
+          await sleep(i === 0 ? 150 : 0);
+          arrivals.push(Date.now());
+          await sleep(5);
+        }),
+      ),
+    );
+    assert.equal(arrivals.length, 12);
+    assert.ok(maxInAnySecond(arrivals) <= 5, `max ${maxInAnySecond(arrivals)} in a second`);
+    await limiter.stop();
+  });
+
+  it('backs off at least a minute when a refusal’s reset is already past (a skewed clock)', async () => {
+    const limiter = new ApiLimiter('github', 50, createScraperMetrics(new Registry()));
+    const now = Date.now();
+    limiter.observe(429, { remaining: 0, resetAt: now / 1000 - 5 }, true);
+    assert.ok(limiter.pausedUntil >= now + 60_000, `paused only until +${limiter.pausedUntil - now} ms`);
+    // A past reset on an answer that refused nothing pauses nothing.
+    const other = new ApiLimiter('github', 50, createScraperMetrics(new Registry()));
+    other.observe(200, { remaining: 0, resetAt: now / 1000 - 5 });
+    assert.ok(other.pausedUntil <= Date.now());
+    await Promise.all([limiter.stop(), other.stop()]);
+  });
+
   it('pauses every request of the API for the time Retry-After names', async () => {
     const limiter = new ApiLimiter('github', 50, createScraperMetrics(new Registry()));
     await limiter.schedule(async () => undefined);
@@ -127,6 +160,28 @@ describe('limitedFetch against a local HTTP server', () => {
       (err: unknown) => err instanceof ApiError && err.kind === 'rate_limited',
     );
     assert.equal(arrivals.length, 4);
+    await limiter.stop();
+  });
+
+  it('retries a request whose connection was reset, and calls one that keeps failing network', async () => {
+    const limiter = limiterOf(50);
+    const fetch = limitedFetch(limiter, 5000);
+    let resets = 1;
+    server.removeAllListeners('request');
+    server.on('request', (req, res) => {
+      arrivals.push(Date.now());
+      if (resets-- > 0) {
+        req.socket.destroy();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('[]');
+    });
+    assert.equal((await fetch(url)).status, 200);
+    assert.equal(arrivals.length, 2);
+    resets = 10;
+    await assert.rejects(fetch(url), (err: unknown) => err instanceof ApiError && err.kind === 'network');
+    assert.equal(arrivals.length, 5, 'tried three times in all');
     await limiter.stop();
   });
 
