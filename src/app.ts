@@ -40,17 +40,22 @@ export function createApp(deps: AppDeps): RequestListener {
   const app = new Koa();
   app.silent = true;
   const log = deps.log.child({ component: 'http' });
-  app.use(errorMiddleware(log));
+  // Outside the error middleware, so that a request answered with an error (401, 404, 400) is
+  // logged with the status it was answered with.
   app.use(async (ctx, next) => {
     const started = performance.now();
-    await next();
-    if (log.isLevelEnabled('debug')) {
-      log.debug(
-        { method: ctx.method, path: ctx.path, status: ctx.status, ms: performance.now() - started },
-        'request',
-      );
+    try {
+      await next();
+    } finally {
+      if (log.isLevelEnabled('debug')) {
+        log.debug(
+          { method: ctx.method, path: ctx.path, status: ctx.status, ms: performance.now() - started },
+          'request',
+        );
+      }
     }
   });
+  app.use(errorMiddleware(log));
 
   const router = new Router();
   healthRoutes(router, deps);

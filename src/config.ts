@@ -5,10 +5,10 @@ import { validate as validateCron } from 'node-cron';
 import {
   type ListenAddress,
   type Parsed,
+  parseDecimal,
   parseDuration,
   parseList,
   parseListenAddress,
-  parsePositiveNumber,
   parseRegExp,
   parseThreadCount,
   parseUrl,
@@ -17,6 +17,7 @@ import { type Catalog, CatalogError, loadCatalogFile } from './push/catalog.js';
 import { catalogConflicts } from './push/catalog-conflicts.js';
 import { defaultCatalog } from './push/default-catalog.js';
 import type { Settings } from './secrets/read-settings.js';
+import { isSecretSetting, upperSnakeName } from './secrets/secret-names.js';
 import { Secrets } from './secrets/secrets.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -44,28 +45,17 @@ export interface Config {
   readonly secretsDir: string | undefined;
   /** Every secret setting, read live from the environment and `SECRETS_DIR`. */
   readonly secrets: Secrets;
+  /** What is odd but not wrong (files of SECRETS_DIR that are ignored): logged at start. */
+  readonly warnings: ReadonlyArray<ConfigWarning>;
 }
 
-/** Names of settings whose values are secrets: never printed, never logged. */
-export const SECRET_SETTINGS = [
-  'AUTH_TOKEN',
-  'METRICS_TOKEN',
-  'GITLAB_TOKEN',
-  'GITHUB_TOKEN',
-  'GITHUB_WEBHOOK_SECRET',
-  'REDIS_URL',
-] as const;
-export const SECRET_PREFIXES = [
-  'GITLAB_WEBHOOK_TOKEN_',
-  'GITHUB_WEBHOOK_SECRET_',
-  'PROM_GROUP_TOKEN_',
-] as const;
-
-export function isSecretSetting(name: string): boolean {
-  return (
-    (SECRET_SETTINGS as readonly string[]).includes(name) || SECRET_PREFIXES.some((p) => name.startsWith(p))
-  );
+export interface ConfigWarning {
+  /** Names of files in SECRETS_DIR; never their contents. */
+  readonly files: readonly string[];
+  readonly message: string;
 }
+
+export { isSecretSetting, SECRET_PREFIXES, SECRET_SETTINGS } from './secrets/secret-names.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: ReadonlyArray<{ variable: string; message: string }>) {
@@ -93,12 +83,46 @@ export function loadConfig(env: Settings): Config {
   for (const [variable, code] of secrets.unreadableAtStart()) {
     problems.push({ variable, message: `its file in SECRETS_DIR cannot be read (${code})` });
   }
+  for (const variable of Object.keys(env)) {
+    const name = upperSnakeName(variable);
+    if (name !== undefined)
+      problems.push({ variable, message: `the key must be upper snake case, e.g. ${name}` });
+  }
+  const ignoredFiles: string[] = [];
+  for (const file of secrets.ignoredAtStart()) {
+    const name = upperSnakeName(file);
+    if (name === undefined) ignoredFiles.push(file);
+    else
+      problems.push({
+        variable: file,
+        message: `the key of its file in SECRETS_DIR must be upper snake case, e.g. ${name}`,
+      });
+  }
+  const warnings: ConfigWarning[] = [];
+  if (ignoredFiles.length > 0)
+    warnings.push({
+      files: ignoredFiles,
+      message:
+        'files in SECRETS_DIR that are not setting names (upper snake case, e.g. AUTH_TOKEN) are ignored',
+    });
+  if (secrets.emptyAtStart().length > 0)
+    warnings.push({
+      files: secrets.emptyAtStart(),
+      message: 'empty files in SECRETS_DIR are ignored (the environment variable is used, if set)',
+    });
   const settings = (name: string): string | undefined => nonEmpty(secrets.get(name));
 
   function take<T>(variable: string, fallback: string, parse: (v: string) => Parsed<T>): T | undefined {
-    const result = parse(settings(variable) ?? fallback);
+    const value = settings(variable) ?? fallback;
+    const result = parse(value);
     if (result.ok) return result.value;
-    problems.push({ variable, message: result.message });
+    // A secret's value (REDIS_URL holds a password) never goes into a message.
+    const message = isSecretSetting(variable)
+      ? result.message
+          .replaceAll(`'${value}'`, 'the value (not shown: a secret)')
+          .replaceAll(value, '[redacted]')
+      : result.message;
+    problems.push({ variable, message });
     return undefined;
   }
   function optional<T>(variable: string, parse: (v: string) => Parsed<T>): T | undefined {
@@ -125,8 +149,13 @@ export function loadConfig(env: Settings): Config {
       ? { ok: true, value: v }
       : { ok: false, message: `'${v}' is not a cron expression (five or six fields)` },
   );
-  const lookbackSeconds = take('SCRAPE_LOOKBACK', '24h', parseDuration);
-  const apiMaxRps = take('API_MAX_RPS', '5', parsePositiveNumber);
+  // A longer look-back makes dates the scrapers cannot form ("Invalid time value").
+  const lookbackSeconds = take('SCRAPE_LOOKBACK', '24h', (v) =>
+    parseDuration(v, { seconds: 365 * 86400, says: '365d, the longest look-back' }),
+  );
+  // The limiter spaces requests 1000/API_MAX_RPS ms apart, and a Node timer holds at most 2^31-1
+  // ms: far enough below 0.01 (one request per 100 s) the spacing overflows and the limit is gone.
+  const apiMaxRps = take('API_MAX_RPS', '5', (v) => parseDecimal(v, 0.01, 10_000));
   const otelEndpoint = optional('OTEL_EXPORTER_OTLP_ENDPOINT', (v) => parseUrl(v, ['http:', 'https:']));
   const otelProtocol = optional('OTEL_EXPORTER_OTLP_PROTOCOL', (v): Parsed<string> =>
     (OTLP_PROTOCOLS as readonly string[]).includes(v)
@@ -134,8 +163,8 @@ export function loadConfig(env: Settings): Config {
       : { ok: false, message: `'${v}' is not one of ${OTLP_PROTOCOLS.join(', ')}` },
   );
   const logLevel = take('LOG_LEVEL', 'info', (v): Parsed<LogLevel> =>
-    (LOG_LEVELS as readonly string[]).includes(v)
-      ? { ok: true, value: v as LogLevel }
+    (LOG_LEVELS as readonly string[]).includes(v.toLowerCase())
+      ? { ok: true, value: v.toLowerCase() as LogLevel }
       : { ok: false, message: `'${v}' is not one of ${LOG_LEVELS.join(', ')}` },
   );
   const webhookThreads = take('WEBHOOK_THREADS', 'auto', (v) => parseThreadCount(v, MAX_WEBHOOK_THREADS));
@@ -179,6 +208,7 @@ export function loadConfig(env: Settings): Config {
     webhookThreads: webhookThreads ?? defaultWebhookThreads(),
     secretsDir,
     secrets,
+    warnings,
   };
 }
 

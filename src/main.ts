@@ -2,52 +2,13 @@
 import { backfill } from './backfill.js';
 import { systemClock } from './clock.js';
 import { parseDuration } from './config/parse.js';
-import {
-  type Config,
-  ConfigError,
-  isSecretSetting,
-  loadConfig,
-  SECRET_PREFIXES,
-  SECRET_SETTINGS,
-} from './config.js';
+import { type Config, ConfigError, loadConfig } from './config.js';
+import { describeConfig } from './describe-config.js';
 import { createLogger } from './log.js';
 import { startService } from './service.js';
 
 /** Stop must finish within Kubernetes' default 30 s grace period; we promise 10 s. */
 const STOP_DEADLINE_MS = 9_500;
-
-function describeConfig(config: Config): string {
-  const secretNames = new Set<string>([...SECRET_SETTINGS]);
-  for (const prefix of SECRET_PREFIXES)
-    for (const key of config.secrets.prefixed(prefix).keys()) secretNames.add(prefix + key);
-  const secrets = [...secretNames].filter(isSecretSetting).map((name) => {
-    const n = config.secrets.list(name).length;
-    return `  ${name}: ${n === 0 ? 'unset' : `set (${n} value${n === 1 ? '' : 's'})`}`;
-  });
-  const listen = `${config.listen.host ?? ''}:${config.listen.port}`;
-  const list = (values: readonly string[]) => (values.length === 0 ? 'none' : values.join(', '));
-  return [
-    'Configuration is valid.',
-    `  LISTEN_ADDRESS: ${listen}`,
-    `  DATA_DIR: ${config.dataDir}`,
-    `  METRICS_CATALOG: ${config.catalogPath ?? 'built-in'} (${config.catalog.metrics.length} metrics)`,
-    `  TRACKED_REFS: ${config.trackedRefs.source}`,
-    `  GITLAB_URL: ${config.gitlab.url?.href ?? 'unset (no GitLab scraper)'}`,
-    `  GITLAB_PROJECTS: ${list(config.gitlab.projects)}`,
-    `  GITLAB_GROUPS: ${list(config.gitlab.groups)}`,
-    `  GITHUB_API_URL: ${config.github.apiUrl.href}`,
-    `  GITHUB_REPOS: ${list(config.github.repos)}`,
-    `  GITHUB_ORGS: ${list(config.github.orgs)}`,
-    `  SCRAPE_SCHEDULE: ${config.scrape.schedule}`,
-    `  SCRAPE_LOOKBACK: ${config.scrape.lookbackSeconds}s`,
-    `  API_MAX_RPS: ${config.scrape.apiMaxRps}`,
-    `  LOG_LEVEL: ${config.logLevel}`,
-    `  WEBHOOK_THREADS: ${config.webhookThreads}`,
-    `  OTEL_EXPORTER_OTLP_ENDPOINT: ${config.otel.endpoint?.href ?? 'unset'} (traces: later release)`,
-    `  SECRETS_DIR: ${config.secretsDir ?? 'unset'}`,
-    ...secrets,
-  ].join('\n');
-}
 
 async function runBackfill(config: Config, args: string[]): Promise<number> {
   const at = args.indexOf('--since');

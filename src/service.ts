@@ -77,7 +77,11 @@ export async function startService(
     processor.expireActiveJobs().catch((err: unknown) => log.warn({ err }, 'expiring active jobs failed'));
   }, SWEEP_MS);
   sweep.unref();
-  config.secrets.watch(log.child({ component: 'secrets' }));
+  const secretsLog = log.child({ component: 'secrets' });
+  // Names only, never contents; here rather than in Secrets, whose copy in each check thread
+  // would say it again.
+  for (const { files, message } of config.warnings) secretsLog.warn({ files }, message);
+  config.secrets.watch(secretsLog);
   const checker = webhookChecker({
     threads: config.webhookThreads,
     secrets: config.secrets,

@@ -23,7 +23,7 @@ export function parseListenAddress(value: string): Parsed<ListenAddress> {
 const DURATION_UNITS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
 
 /** Go-style durations: `24h`, `90m`, `1h30m`, `7d`. Returns seconds. */
-export function parseDuration(value: string): Parsed<number> {
+export function parseDuration(value: string, max?: { seconds: number; says: string }): Parsed<number> {
   const parts = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d|w))+$/.test(value)
     ? value.match(/\d+(?:\.\d+)?(?:ms|s|m|h|d|w)/g)
     : null;
@@ -33,14 +33,16 @@ export function parseDuration(value: string): Parsed<number> {
     const [, num, unit] = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/.exec(part) ?? [];
     seconds += Number(num) * (DURATION_UNITS[unit ?? 's'] ?? 1);
   }
+  if (max !== undefined && !(seconds <= max.seconds)) return bad(`'${value}' is longer than ${max.says}`);
   return seconds > 0 ? ok(seconds) : bad(`'${value}' must be longer than zero`);
 }
 
-export function parsePositiveNumber(value: string): Parsed<number> {
+/** A plain decimal number (`5`, `0.5`; not `1e-3`, `0x10`) from `min` to `max`. */
+export function parseDecimal(value: string, min: number, max: number): Parsed<number> {
   const n = Number(value);
-  return value.trim() !== '' && Number.isFinite(n) && n > 0
+  return /^\d+(?:\.\d+)?$/.test(value) && n >= min && n <= max
     ? ok(n)
-    : bad(`'${value}' is not a positive number`);
+    : bad(`'${value}' is not a decimal number from ${min} to ${max} (for example 5 or 0.5)`);
 }
 
 /** A whole number from 0 to `max`, or `auto` (then `auto` is returned as undefined). */

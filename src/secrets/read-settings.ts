@@ -5,26 +5,38 @@ import { join } from 'node:path';
 export type Settings = Readonly<Record<string, string | undefined>>;
 
 const VARIABLE_NAME = /^[A-Z][A-Z0-9_]*$/;
+/**
+ * Entries skipped without a word: hidden ones (the `..data` symlink and `..2026_...` directory
+ * of a Kubernetes secret volume, editors' dot files) and the temp file Vault Agent writes before
+ * renaming it over a setting (consul-template's `os.CreateTemp(dir, "")`, all digits).
+ */
+const EXPECTED_OTHER = /^(?:\..*|\d+)$/;
 
-/** What a read of `SECRETS_DIR` found: values, and files that are there but cannot be read. */
+/** What a read of `SECRETS_DIR` found: values, files that cannot be read, and other names. */
 export interface SecretsDirRead {
   readonly values: Map<string, string>;
   /** Variable name -> the error's code (EACCES, EISDIR...). */
   readonly unreadable: Map<string, string>;
+  /** Entries whose names are not setting names (`auth-token`, `AUTH_TOKEN.txt`): not read. */
+  readonly ignored: string[];
 }
 
 /**
  * Reads `SECRETS_DIR`: one file per variable, named like it (Vault Agent templates and
- * Kubernetes secret volumes deliver settings this way). Hidden entries such as the `..data`
- * symlink of a Kubernetes volume are skipped. Trailing whitespace (the newline editors add)
+ * Kubernetes secret volumes deliver settings this way). Other names are not read (see
+ * `EXPECTED_OTHER` for those not even reported). Trailing whitespace (the newline editors add)
  * is not part of the value. A file that exists but cannot be read is reported, not taken as
  * unset: unset would turn a permission slip into 401s for every hook.
  */
 export function readSecretsDir(dir: string): SecretsDirRead {
   const values = new Map<string, string>();
   const unreadable = new Map<string, string>();
+  const ignored: string[] = [];
   for (const name of readdirSync(dir)) {
-    if (!VARIABLE_NAME.test(name)) continue;
+    if (!VARIABLE_NAME.test(name)) {
+      if (!EXPECTED_OTHER.test(name)) ignored.push(name);
+      continue;
+    }
     const path = join(dir, name);
     try {
       if (!statSync(path).isFile()) continue;
@@ -35,7 +47,7 @@ export function readSecretsDir(dir: string): SecretsDirRead {
       if (code !== 'ENOENT') unreadable.set(name, code);
     }
   }
-  return { values, unreadable };
+  return { values, unreadable, ignored };
 }
 
 /**

@@ -1,5 +1,6 @@
 import { type FSWatcher, watch } from 'node:fs';
 import { mergeSettings, readSecretsDir, type Settings } from './read-settings.js';
+import { isSecretSetting } from './secret-names.js';
 import { digest, splitSecretList } from './timing-safe.js';
 
 export interface SecretsLog {
@@ -29,6 +30,10 @@ export class Secrets {
   #log: SecretsLog | undefined;
   /** Files of SECRETS_DIR the first read could not read (name -> error code). */
   readonly #unreadableAtStart: ReadonlyMap<string, string>;
+  /** Entries of SECRETS_DIR at start whose names are not setting names. */
+  readonly #ignoredAtStart: readonly string[];
+  /** Files of SECRETS_DIR that were empty at start, and so not taken. */
+  readonly #emptyAtStart: readonly string[];
   /** What the last reload warned about, so that a lasting problem is said once. */
   #lastWarning = '';
 
@@ -37,12 +42,28 @@ export class Secrets {
     this.#dir = dir;
     const read = dir === undefined ? undefined : readSecretsDir(dir);
     this.#unreadableAtStart = read?.unreadable ?? new Map();
+    this.#ignoredAtStart = read?.ignored ?? [];
+    // An empty file is a failed template render, as it is while running (see `reload`): it must
+    // not silently unset the variable of the same name.
+    const empty = [...(read?.values ?? [])].filter(([, value]) => value === '').map(([name]) => name);
+    for (const name of empty) read?.values.delete(name);
+    this.#emptyAtStart = empty;
     this.#values = read === undefined ? env : mergeSettings(env, read.values);
   }
 
   /** Files in SECRETS_DIR that exist but could not be read at start: a bad setting. */
   unreadableAtStart(): ReadonlyMap<string, string> {
     return this.#unreadableAtStart;
+  }
+
+  /** Entries of SECRETS_DIR at start that are not setting names (hidden and temp files aside). */
+  ignoredAtStart(): readonly string[] {
+    return this.#ignoredAtStart;
+  }
+
+  /** Files of SECRETS_DIR that were empty at start: ignored, the variable of the name is used. */
+  emptyAtStart(): readonly string[] {
+    return this.#emptyAtStart;
   }
 
   /**
@@ -104,7 +125,8 @@ export class Secrets {
   /**
    * Reads `SECRETS_DIR` again now. A file that cannot be read, or that became empty (a failed
    * template render), keeps its previous value, with a warning: to unset a setting, delete its
-   * file.
+   * file. Plain settings (LOG_LEVEL...) are read once at start: a change is warned about, not
+   * applied.
    */
   reload(): void {
     if (this.#dir === undefined) return;
@@ -112,10 +134,14 @@ export class Secrets {
       const { values, unreadable } = readSecretsDir(this.#dir);
       const emptied: string[] = [];
       for (const [name, value] of values) {
+        if (value !== '') continue;
         const before = this.#values[name];
-        if (value === '' && before !== undefined && before !== '') {
+        if (before !== undefined && before !== '') {
           values.set(name, before);
-          emptied.push(name);
+          // Already said at start (see `emptyAtStart`).
+          if (!this.#emptyAtStart.includes(name) || before !== this.#env[name]) emptied.push(name);
+        } else {
+          values.delete(name);
         }
       }
       for (const name of unreadable.keys()) {
@@ -128,8 +154,16 @@ export class Secrets {
       this.#prefixCache = new Map();
       this.#listCache = new Map();
       this.#digestCache = new Map();
-      // Names only: the values are secrets.
-      if (changed.length > 0) this.#log?.info({ changed }, 'secrets reloaded');
+      // Names only: the values are secrets. REDIS_URL is read once at start, like plain settings.
+      const live = changed.filter((name) => isSecretSetting(name) && name !== 'REDIS_URL');
+      const restart = changed.filter((name) => !live.includes(name));
+      if (live.length > 0) this.#log?.info({ changed: live }, 'secrets reloaded');
+      if (restart.length > 0) {
+        this.#log?.warn(
+          { changed: restart },
+          `${restart.join(', ')} changed in SECRETS_DIR; restart to apply`,
+        );
+      }
       this.#warnOnce(Object.fromEntries(unreadable), emptied);
     } catch (err) {
       this.#log?.warn({ err, dir: this.#dir }, 'SECRETS_DIR could not be read; keeping the previous values');

@@ -24,11 +24,14 @@ export function matchesAny(given: string | undefined, candidates: readonly strin
   return matchesAnyDigest(digest(given), candidates.map(digest));
 }
 
-/** Splits a secret setting into its values: comma-separated, so two are valid during rotation. */
+/**
+ * Splits a secret setting into its values, so two are valid during rotation: separated by commas
+ * or line breaks (a file in SECRETS_DIR may hold one value per line, LF or CRLF).
+ */
 export function splitSecretList(value: string | undefined): string[] {
   if (value === undefined) return [];
   return value
-    .split(',')
+    .split(/[,\r\n]/)
     .map((v) => v.trim())
     .filter((v) => v !== '');
 }

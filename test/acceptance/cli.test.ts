@@ -14,7 +14,7 @@ describe('the built program: configuration errors (acceptance)', function () {
     assert.equal(code, 1);
     assert.match(stderr, /Invalid configuration \(3 problems\)/);
     assert.match(stderr, /LISTEN_ADDRESS: 'everywhere' is not host:port/);
-    assert.match(stderr, /API_MAX_RPS: '0' is not a positive number/);
+    assert.match(stderr, /API_MAX_RPS: '0' is not a decimal number from 0\.01 to 10000/);
     assert.match(stderr, /SCRAPE_LOOKBACK: 'yesterday' is not a duration/);
   });
 

@@ -30,4 +30,42 @@ describe('logs', () => {
       assert.ok(!raw.includes(value), `${value} appears in the logs`);
     }
   });
+
+  it('write a request line for failed requests too, without the presented tokens', async () => {
+    const app = await startTestApp({
+      AUTH_TOKEN: 'auth-secret',
+      METRICS_TOKEN: 'metrics-secret',
+      LOG_LEVEL: 'debug',
+    });
+    try {
+      const metrics = await fetch(`${app.url}/metrics`, {
+        headers: { Authorization: 'Bearer presented-wrong-bearer' },
+      });
+      assert.equal(metrics.status, 401);
+      assert.equal((await fetch(`${app.url}/prom/nobody/metrics`)).status, 404);
+      const unknown = await push(app.url, '/api/no_such_metric/inc', {}, 'auth-secret');
+      assert.equal(unknown.status, 404);
+      const bad = await push(
+        app.url,
+        '/api/deployments_total/inc',
+        { labels: 'too,many,labels' },
+        'auth-secret',
+      );
+      assert.equal(bad.status, 400);
+    } finally {
+      await app.stop();
+    }
+    const requests = app.logs
+      .filter((l) => l.msg === 'request')
+      .map((l) => `${String(l.method)} ${String(l.path)} ${String(l.status)} ${typeof l.ms}`);
+    assert.deepEqual(requests, [
+      'GET /metrics 401 number',
+      'GET /prom/nobody/metrics 404 number',
+      'POST /api/no_such_metric/inc 404 number',
+      'POST /api/deployments_total/inc 400 number',
+    ]);
+    for (const value of ['auth-secret', 'metrics-secret', 'presented-wrong-bearer']) {
+      assert.ok(!app.rawLogs().includes(value), `${value} appears in the logs`);
+    }
+  });
 });

@@ -46,6 +46,33 @@ describe('secret rotation through SECRETS_DIR', () => {
     }
   });
 
+  it('uses the environment variable when its file is empty at start, with one warning naming the files', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'AUTH_TOKEN'), '');
+    writeFileSync(join(dir, 'auth-token'), 'never-logged');
+    writeFileSync(join(dir, '.hidden'), 'x');
+    const app = await startTestApp({ SECRETS_DIR: dir, AUTH_TOKEN: 'env-secret' });
+    try {
+      const inc = await push(app.url, '/api/deployments_total/inc', { labels: 'x,success' }, 'env-secret');
+      assert.equal(inc.status, 200);
+      const warnings = app.logs.filter((l) => l.level === 40).map((l) => ({ files: l.files, msg: l.msg }));
+      assert.deepEqual(warnings, [
+        {
+          files: ['auth-token'],
+          msg: 'files in SECRETS_DIR that are not setting names (upper snake case, e.g. AUTH_TOKEN) are ignored',
+        },
+        {
+          files: ['AUTH_TOKEN'],
+          msg: 'empty files in SECRETS_DIR are ignored (the environment variable is used, if set)',
+        },
+      ]);
+      assert.ok(!app.rawLogs().includes('never-logged'));
+      assert.ok(!app.rawLogs().includes('env-secret'));
+    } finally {
+      await app.stop();
+    }
+  });
+
   it('turns the per-group endpoint on when its token file appears', async () => {
     const dir = tempDir();
     const app = await startTestApp({ SECRETS_DIR: dir });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../../../src/config.js';
@@ -109,6 +109,124 @@ describe('loadConfig', () => {
     assert.deepEqual(config.secrets.list('AUTH_TOKEN'), ['from-file']);
     assert.deepEqual(config.listen, { host: '127.0.0.1', port: 9999 });
     assert.equal(config.dataDir, '/var/lib/dm');
+  });
+});
+
+describe('loadConfig: settings that could never work', () => {
+  const problemsOf = (env: Record<string, string>): string[] => {
+    try {
+      loadConfig({ DATA_DIR: tempDir(), ...env });
+    } catch (err) {
+      if (err instanceof ConfigError) return err.problems.map((p) => `${p.variable}: ${p.message}`);
+      throw err;
+    }
+    return [];
+  };
+
+  it('refuses a secret setting whose key is not upper snake case, in the environment or SECRETS_DIR', () => {
+    assert.deepEqual(
+      problemsOf({
+        PROM_GROUP_TOKEN_acme: 'x',
+        'PROM_GROUP_TOKEN_ACME-CORP': 'x',
+        GITLAB_WEBHOOK_TOKEN_acme_corp: 'x',
+        GITLAB_WEBHOOK_TOKEN_ACME_CORP_101: 'fine',
+      }),
+      [
+        'PROM_GROUP_TOKEN_acme: the key must be upper snake case, e.g. PROM_GROUP_TOKEN_ACME',
+        'PROM_GROUP_TOKEN_ACME-CORP: the key must be upper snake case, e.g. PROM_GROUP_TOKEN_ACME_CORP',
+        'GITLAB_WEBHOOK_TOKEN_acme_corp: the key must be upper snake case, e.g. GITLAB_WEBHOOK_TOKEN_ACME_CORP',
+      ],
+    );
+    const dir = tempDir();
+    writeFileSync(join(dir, 'GITHUB_WEBHOOK_SECRET_octo-org'), 'secret-value');
+    writeFileSync(join(dir, 'GITHUB_WEBHOOK_SECRET_OCTO_ORG'), 'fine');
+    const problems = problemsOf({ SECRETS_DIR: dir });
+    assert.deepEqual(problems, [
+      'GITHUB_WEBHOOK_SECRET_octo-org: the key of its file in SECRETS_DIR must be upper snake case, e.g. GITHUB_WEBHOOK_SECRET_OCTO_ORG',
+    ]);
+  });
+
+  it('warns about files in SECRETS_DIR that are not setting names, and about empty ones', () => {
+    const dir = tempDir();
+    for (const name of ['auth-token', 'prom_group_token_acme', 'AUTH_TOKEN.txt']) {
+      writeFileSync(join(dir, name), 'never-shown');
+    }
+    // Kubernetes' hidden entries and a Vault Agent (consul-template) temp file: silent.
+    mkdirSync(join(dir, '..2026_01_01_00_00_00.123'));
+    symlinkSync('..2026_01_01_00_00_00.123', join(dir, '..data'));
+    writeFileSync(join(dir, '.hidden'), 'x');
+    writeFileSync(join(dir, '2837465019'), 'x');
+    writeFileSync(join(dir, 'METRICS_TOKEN'), '\n');
+    const config = loadConfig({ SECRETS_DIR: dir, DATA_DIR: tempDir() });
+    assert.deepEqual(
+      config.warnings.map((w) => ({ ...w, files: [...w.files].sort() })),
+      [
+        {
+          files: ['AUTH_TOKEN.txt', 'auth-token', 'prom_group_token_acme'],
+          message:
+            'files in SECRETS_DIR that are not setting names (upper snake case, e.g. AUTH_TOKEN) are ignored',
+        },
+        {
+          files: ['METRICS_TOKEN'],
+          message: 'empty files in SECRETS_DIR are ignored (the environment variable is used, if set)',
+        },
+      ],
+    );
+    assert.doesNotMatch(JSON.stringify(config.warnings), /never-shown/);
+    assert.deepEqual(loadConfig({ DATA_DIR: tempDir() }).warnings, []);
+  });
+
+  it('takes an empty file in SECRETS_DIR at start as absent, so the environment variable is used', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'AUTH_TOKEN'), '');
+    const config = loadConfig({ SECRETS_DIR: dir, AUTH_TOKEN: 'from-env', DATA_DIR: tempDir() });
+    assert.deepEqual(config.secrets.list('AUTH_TOKEN'), ['from-env']);
+  });
+
+  it('refuses a SCRAPE_LOOKBACK over 365 days', () => {
+    assert.equal(loadConfig({ SCRAPE_LOOKBACK: '365d' }).scrape.lookbackSeconds, 365 * 86400);
+    assert.deepEqual(problemsOf({ SCRAPE_LOOKBACK: '99999999999d' }), [
+      "SCRAPE_LOOKBACK: '99999999999d' is longer than 365d, the longest look-back",
+    ]);
+    assert.equal(problemsOf({ SCRAPE_LOOKBACK: '365d1s' }).length, 1);
+  });
+
+  it('takes API_MAX_RPS as a plain decimal number from 0.01 to 10000', () => {
+    assert.equal(loadConfig({ API_MAX_RPS: '0.01' }).scrape.apiMaxRps, 0.01);
+    assert.equal(loadConfig({ API_MAX_RPS: '10000' }).scrape.apiMaxRps, 10000);
+    assert.equal(loadConfig({ API_MAX_RPS: '2.5' }).scrape.apiMaxRps, 2.5);
+    for (const bad of [
+      '0',
+      '0.0000001',
+      '0.009',
+      '10000.5',
+      '1e-300',
+      '1e3',
+      '0x10',
+      '-1',
+      '.5',
+      'Infinity',
+    ]) {
+      assert.deepEqual(
+        problemsOf({ API_MAX_RPS: bad }),
+        [`API_MAX_RPS: '${bad}' is not a decimal number from 0.01 to 10000 (for example 5 or 0.5)`],
+        bad,
+      );
+    }
+  });
+
+  it('never echoes the value of a secret setting in an error', () => {
+    const problems = problemsOf({ REDIS_URL: 'redis//:SuperSecretPw@redis:6379' });
+    assert.deepEqual(problems, ['REDIS_URL: the value (not shown: a secret) is not a URL']);
+    assert.doesNotMatch(problems.join(), /SuperSecretPw/);
+  });
+
+  it('takes LOG_LEVEL in any case', () => {
+    assert.equal(loadConfig({ LOG_LEVEL: 'INFO' }).logLevel, 'info');
+    assert.equal(loadConfig({ LOG_LEVEL: 'Debug' }).logLevel, 'debug');
+    assert.deepEqual(problemsOf({ LOG_LEVEL: 'loud' }), [
+      "LOG_LEVEL: 'loud' is not one of fatal, error, warn, info, debug, trace, silent",
+    ]);
   });
 });
 

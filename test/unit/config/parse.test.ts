@@ -1,10 +1,5 @@
 import assert from 'node:assert/strict';
-import {
-  parseDuration,
-  parseListenAddress,
-  parsePositiveNumber,
-  toUpperSnake,
-} from '../../../src/config/parse.js';
+import { parseDuration, parseDecimal, parseListenAddress, toUpperSnake } from '../../../src/config/parse.js';
 
 describe('setting parsers', () => {
   it('reads listen addresses with and without a host', () => {
@@ -26,10 +21,21 @@ describe('setting parsers', () => {
     assert.equal(parseDuration('0s').ok, false);
   });
 
-  it('refuses numbers that are not positive instead of turning them into NaN', () => {
-    assert.deepEqual(parsePositiveNumber('2.5'), { ok: true, value: 2.5 });
-    for (const bad of ['', ' ', 'abc', '0', '-1', 'Infinity'])
-      assert.equal(parsePositiveNumber(bad).ok, false, bad);
+  it('refuses durations over a maximum', () => {
+    const max = { seconds: 365 * 86400, says: '365d' };
+    assert.deepEqual(parseDuration('365d', max), { ok: true, value: 365 * 86400 });
+    assert.deepEqual(parseDuration('99999999999d', max), {
+      ok: false,
+      message: "'99999999999d' is longer than 365d",
+    });
+    assert.equal(parseDuration(`${'9'.repeat(400)}d`, max).ok, false);
+  });
+
+  it('takes plain decimal numbers in a range instead of turning bad ones into NaN', () => {
+    assert.deepEqual(parseDecimal('2.5', 0.01, 10), { ok: true, value: 2.5 });
+    assert.deepEqual(parseDecimal('0.01', 0.01, 10), { ok: true, value: 0.01 });
+    for (const bad of ['', ' ', 'abc', '0', '-1', 'Infinity', '1e-300', '0x10', '1e1', ' 5', '5.', '11'])
+      assert.equal(parseDecimal(bad, 0.01, 10).ok, false, bad);
   });
 
   it('turns paths into setting keys', () => {

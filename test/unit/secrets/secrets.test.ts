@@ -86,6 +86,67 @@ describe('secrets', () => {
     }
   });
 
+  it('takes each line of a secret file as one value, like a comma', () => {
+    assert.deepEqual(splitSecretList('lineA\nlineB\n'), ['lineA', 'lineB']);
+    assert.deepEqual(splitSecretList('lineA\r\nlineB\r\n'), ['lineA', 'lineB']);
+    assert.deepEqual(splitSecretList('a,b\n\nc'), ['a', 'b', 'c']);
+    const dir = tempDir();
+    writeFileSync(join(dir, 'AUTH_TOKEN'), 'lineA\r\nlineB\r\n');
+    writeFileSync(join(dir, 'PROM_GROUP_TOKEN_ACME'), 'lineA\nlineB\n');
+    const secrets = new Secrets({}, dir);
+    assert.deepEqual(secrets.list('AUTH_TOKEN'), ['lineA', 'lineB']);
+    assert.deepEqual([...secrets.prefixed('PROM_GROUP_TOKEN_')], [['ACME', ['lineA', 'lineB']]]);
+  });
+
+  it('says a changed plain setting needs a restart instead of calling it reloaded', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'LOG_LEVEL'), 'info');
+    writeFileSync(join(dir, 'AUTH_TOKEN'), 'token-a');
+    const logs: Array<{ level: string; obj: object; msg: string }> = [];
+    const secrets = new Secrets({}, dir);
+    secrets.watch({
+      info: (obj, msg) => logs.push({ level: 'info', obj, msg }),
+      warn: (obj, msg) => logs.push({ level: 'warn', obj, msg }),
+    });
+    try {
+      writeFileSync(join(dir, 'LOG_LEVEL'), 'debug');
+      writeFileSync(join(dir, 'TRACKED_REFS'), '^secret-looking-ref$');
+      secrets.reload();
+      assert.deepEqual(logs, [
+        {
+          level: 'warn',
+          obj: { changed: ['LOG_LEVEL', 'TRACKED_REFS'] },
+          msg: 'LOG_LEVEL, TRACKED_REFS changed in SECRETS_DIR; restart to apply',
+        },
+      ]);
+      logs.length = 0;
+      writeFileSync(join(dir, 'AUTH_TOKEN'), 'token-b');
+      secrets.reload();
+      assert.deepEqual(logs, [{ level: 'info', obj: { changed: ['AUTH_TOKEN'] }, msg: 'secrets reloaded' }]);
+      // Polls without a change say nothing.
+      logs.length = 0;
+      secrets.reload();
+      assert.deepEqual(logs, []);
+    } finally {
+      secrets.close();
+    }
+  });
+
+  it('does not warn again on reload about a file that was already empty at start', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'AUTH_TOKEN'), '');
+    const logs: string[] = [];
+    const secrets = new Secrets({ AUTH_TOKEN: 'from-env' }, dir);
+    secrets.watch({ info: (_obj, msg) => logs.push(msg), warn: (_obj, msg) => logs.push(msg) });
+    try {
+      secrets.reload();
+      assert.deepEqual(secrets.list('AUTH_TOKEN'), ['from-env']);
+      assert.deepEqual(logs, []);
+    } finally {
+      secrets.close();
+    }
+  });
+
   it('refuses to start with a file in SECRETS_DIR that cannot be read', () => {
     const dir = tempDir();
     symlinkSync('GITLAB_WEBHOOK_TOKEN', join(dir, 'GITLAB_WEBHOOK_TOKEN'));
