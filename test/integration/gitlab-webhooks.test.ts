@@ -244,6 +244,22 @@ describe('GitLab webhooks (SPEC sections 4 and 5)', () => {
       assert.equal(sample(text, `delivery_pipeline_last_run_duration_seconds{${L}}`), 300);
     });
 
+    it('count a pipeline once per status (SPEC’s natural key): a manual deploy played later does not make a second run', async () => {
+      // A main pipeline succeeds with its production deploy left manual; an hour later someone
+      // plays the deploy: the same pipeline runs again and succeeds again, later.
+      const first = { id: 7101, status: 'success', finishedAt: '2026-11-20 10:10:00 UTC', duration: 590 };
+      await send(pipelineHook(first));
+      await send(pipelineHook({ id: 7101, status: 'running', finishedAt: null }));
+      assert.equal(
+        await send(pipelineHook({ ...first, finishedAt: '2026-11-20 11:02:00 UTC', duration: 700 })),
+        'duplicate',
+      );
+      const text = await metrics();
+      const L = `${P},pipeline="push",ref="main"`;
+      assert.equal(sample(text, `delivery_pipeline_runs_total{${L},status="success"}`), 1);
+      assert.equal(sample(text, `delivery_pipeline_duration_seconds_sum{${L},status="success"}`), 590);
+    });
+
     it('give two runs that finish in the same second to the higher pipeline id, in either order', async () => {
       const at = '2026-11-20 12:00:00 UTC';
       const newer = pipelineHook({ id: 7021, status: 'failed', finishedAt: at, duration: 200 });

@@ -56,6 +56,17 @@ export const pipelineKey = (source: string, projectId: string, pipelineId: strin
 const FINAL: readonly PipelineStatus[] = ['success', 'failed', 'canceled', 'skipped'];
 
 /**
+ * Whether a run of this attempt and status was counted. GitLab has no attempt number (`''`):
+ * SPEC section 4 keys its pipelines by (project, id, status), so a pipeline that succeeds again
+ * after a manual job is played later (a deploy gate) is not a second successful run; its runs
+ * counted by an earlier version, which told attempts apart by finish time, match too.
+ */
+function counted(runs: readonly string[], attempt: string, status: PipelineStatus): boolean {
+  if (attempt !== '') return runs.includes(`${attempt}:${status}`);
+  return runs.some((r) => r.endsWith(`:${status}`));
+}
+
+/**
  * Counts each (pipeline id, attempt, final status) once, so a pipeline that fails and then
  * succeeds after a retry counts both. The last-run gauges follow the finish time, so an older
  * run that arrives late does not move them back.
@@ -74,7 +85,7 @@ export async function applyPipeline(ctx: HandlerContext, e: PipelineEvent): Prom
   const labels = [e.source, e.project.path, e.name, st.r];
   const final = FINAL.includes(e.status);
   const run = `${e.attempt}:${e.status}`;
-  const newRun = final && !st.f.includes(run);
+  const newRun = final && !counted(st.f, e.attempt, e.status);
   const newQueue = !st.q && e.queuedSeconds !== undefined && e.queuedSeconds >= 0;
   if (known !== undefined && !newRun && !newQueue && st.s.includes(run)) return 'duplicate';
 

@@ -89,7 +89,7 @@ export function pipelineEvents(
       source: 'gitlab',
       project,
       pipelineId: String(p.id),
-      attempt: finishedAt === undefined ? '' : String(finishedAt),
+      attempt: '',
       name: p.name !== null && p.name !== undefined && p.name !== '' ? p.name : (p.source ?? 'unknown'),
       status,
       ref,

@@ -192,8 +192,8 @@ function pipelineEvents(body: unknown): DeliveryEvent[] {
       source: 'gitlab',
       project,
       pipelineId: a.id,
-      // Whole seconds: the API gives milliseconds where the hook gives seconds.
-      attempt: finishedSeconds === undefined ? '' : String(Math.floor(finishedSeconds)),
+      // GitLab has no attempt number: SPEC section 4 keys a pipeline by (project, id, status).
+      attempt: '',
       name: a.name !== null && a.name !== undefined && a.name !== '' ? a.name : (a.source ?? 'unknown'),
       status,
       ref,
