@@ -12,6 +12,7 @@ import {
   parseRegExp,
   parseThreadCount,
   parseUrl,
+  withoutUserinfo,
 } from './config/parse.js';
 import { type Catalog, CatalogError, loadCatalogFile } from './push/catalog.js';
 import { catalogConflicts } from './push/catalog-conflicts.js';
@@ -120,6 +121,7 @@ export function loadConfig(env: Settings): Config {
     const message = isSecretSetting(variable)
       ? result.message
           .replaceAll(`'${value}'`, 'the value (not shown: a secret)')
+          .replaceAll(`'${withoutUserinfo(value)}'`, 'the value (not shown: a secret)')
           .replaceAll(value, '[redacted]')
       : result.message;
     problems.push({ variable, message });

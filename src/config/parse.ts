@@ -53,6 +53,11 @@ export function parseThreadCount(value: string, max: number): Parsed<number | un
     : bad(`'${value}' is not 'auto' or a whole number from 0 to ${max}`);
 }
 
+/** A URL as text without the user and password before its host, even one that does not parse. */
+export function withoutUserinfo(value: string): string {
+  return value.replace(/\/\/[^/]*@/, '//[redacted]@');
+}
+
 export function parseUrl(value: string, schemes: readonly string[]): Parsed<URL> {
   try {
     const url = new URL(value);
@@ -60,7 +65,7 @@ export function parseUrl(value: string, schemes: readonly string[]): Parsed<URL>
       return bad(`'${url.protocol}' URLs are not accepted (use ${schemes.join(' or ')})`);
     return ok(url);
   } catch {
-    return bad(`'${value}' is not a URL`);
+    return bad(`'${withoutUserinfo(value)}' is not a URL`);
   }
 }
 

@@ -14,9 +14,10 @@ const data = workerData as CheckWorkerData;
 const secrets = new Secrets(data.env, data.dir);
 const send = (reply: CheckReply) => port.postMessage(reply);
 secrets.watch({
-  // The main thread logs the same reload at info.
+  // The main thread reads the same directory and logs the same reload (info) and the same
+  // warnings (a file unreadable or emptied, a setting that needs a restart): once is enough.
   info: (obj, msg) => send({ type: 'log', level: 'debug', obj, msg }),
-  warn: (obj, msg) => send({ type: 'log', level: 'warn', obj, msg }),
+  warn: (obj, msg) => send({ type: 'log', level: 'debug', obj, msg }),
 });
 
 // Bodies arrive in this shared memory unless a batch brings its own buffer. A region is not

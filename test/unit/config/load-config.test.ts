@@ -219,6 +219,10 @@ describe('loadConfig: settings that could never work', () => {
     const problems = problemsOf({ REDIS_URL: 'redis//:SuperSecretPw@redis:6379' });
     assert.deepEqual(problems, ['REDIS_URL: the value (not shown: a secret) is not a URL']);
     assert.doesNotMatch(problems.join(), /SuperSecretPw/);
+    // Nor the user and password of a URL setting that is not a secret.
+    const url = problemsOf({ GITLAB_URL: 'https//ci:glpat-abc@gitlab.example.com' });
+    assert.equal(url.length, 1);
+    assert.doesNotMatch(url.join(), /glpat-abc/);
   });
 
   it('takes LOG_LEVEL in any case', () => {
