@@ -35,7 +35,7 @@ export interface SourceCheck<T = unknown> {
   readonly headers: readonly string[];
   /** Reads the raw body into the source's envelope: 400 (HttpError) when unreadable. */
   decode(headers: CheckHeaders, raw: Buffer): T;
-  /** Authenticates; returns the project path to note as last received, or false. */
+  /** Authenticates; returns the project path to note as last received ('' for none), or false. */
   authenticate(
     headers: CheckHeaders,
     raw: Buffer,

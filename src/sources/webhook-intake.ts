@@ -110,7 +110,7 @@ export function webhookIntake(
         case 'failed':
           throw Object.assign(new Error(checked.message), { stack: checked.stack });
       }
-      noteReceived(checked.project);
+      if (checked.project !== '') noteReceived(checked.project);
       if (checked.kind === 'invalid') {
         // Never 4xx for authentic JSON: GitLab disables hooks that keep answering 4xx.
         outcome = 'invalid';

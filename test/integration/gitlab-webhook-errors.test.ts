@@ -184,6 +184,11 @@ describe('GitLab webhook intake: every answer of SPEC section 4', () => {
         token,
       );
     }
+    assert.doesNotMatch(
+      await getMetrics(app.url),
+      /^delivery_webhook_last_received_timestamp_seconds\{source="gitlab",project="tps"\}/m,
+      'a group segment is no project',
+    );
     assert.equal((await postGitlab(app.url, member, { event, token: 'not-configured' })).status, 401);
     assert.equal((await postGitlab(app.url, member, { event, token: null })).status, 401);
     // It can have no effect: a body naming only a group segment is never counted.

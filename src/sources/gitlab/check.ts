@@ -11,7 +11,10 @@ export const gitlabCheck: SourceCheck = {
   authenticate: (headers, _raw, body, secrets) => {
     const project = gitlabProjectOf(body);
     const ok = verifyGitlabToken(secrets, project, headers['x-gitlab-token'] || undefined);
-    return ok ? (project.path ?? project.id ?? 'unknown') : false;
+    if (!ok) return false;
+    // A group's last segment is no project (and any configured secret passes for it): no
+    // `delivery_webhook_last_received_timestamp_seconds` series is made for it.
+    return project.segmentOnly === true ? '' : (project.path ?? project.id ?? 'unknown');
   },
   parse: (_headers, body) => parseGitlab(body),
 };
