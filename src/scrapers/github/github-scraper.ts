@@ -36,6 +36,8 @@ interface RepoCheckpoint {
 }
 
 const PER_PAGE = 100;
+/** At most this many pages of runs per repository and run (10,000 runs), whatever the links say. */
+const MAX_RUN_PAGES = 100;
 const DISCOVERY_EVERY_S = 3600;
 const OPEN_EXPIRY_S = 24 * 3600;
 const RUNNING = new Set(['in_progress']);
@@ -126,18 +128,29 @@ export class GithubScraper {
     let newest = checkpoint.seenUntil;
     // A run whose reading failed keeps the checkpoint before it, so the next run tries again.
     let failedBefore = Number.POSITIVE_INFINITY;
-    for (let page = 1; ; page++) {
-      const { data } = await client.rest.actions.listWorkflowRunsForRepo({
-        owner: repo.owner,
-        repo: repo.name,
-        per_page: PER_PAGE,
-        page,
-      });
-      if (!Array.isArray(data.workflow_runs))
+    // Pages are followed by their `Link: rel="next"`, as GitHub asks, until the runs reach what
+    // was seen before or there is no next page: a page may hold fewer than asked for.
+    let pages = 0;
+    for await (const { data } of client.paginate.iterator(client.rest.actions.listWorkflowRunsForRepo, {
+      owner: repo.owner,
+      repo: repo.name,
+      per_page: PER_PAGE,
+    })) {
+      // octokit hands a `{total_count, workflow_runs}` page on as the list itself.
+      const list: unknown = Array.isArray(data) ? data : (data as { workflow_runs?: unknown })?.workflow_runs;
+      if (!Array.isArray(list))
         throw new ApiError('bad_payload', `runs of ${repo.path}: no workflow_runs list`);
-      const runs = data.workflow_runs as unknown as Array<ApiRun & { repository?: { id?: number } }>;
-      if (ref.id === '' && runs[0]?.repository?.id !== undefined)
-        ref = { ...ref, id: String(runs[0].repository.id) };
+      const runs = list as Array<ApiRun & { repository?: { id?: number; full_name?: string } }>;
+      // A repository of GITHUB_REPOS learns its id, and its name as GitHub spells it (the
+      // `project` label its webhooks carry), from its runs.
+      const named = runs[0]?.repository;
+      if (ref.id === '' && named?.id !== undefined) {
+        ref = {
+          ...ref,
+          id: String(named.id),
+          path: typeof named.full_name === 'string' && named.full_name !== '' ? named.full_name : ref.path,
+        };
+      }
       let reachedOld = false;
       for (const run of runs) {
         const created = parseTimestamp(run.created_at) ?? 0;
@@ -177,7 +190,7 @@ export class GithubScraper {
           delete open[id];
         }
       }
-      if (reachedOld || runs.length < PER_PAGE) break;
+      if (reachedOld || runs.length === 0 || ++pages >= MAX_RUN_PAGES) break;
     }
     for (const [id, entry] of Object.entries(open)) if (now - entry.at > OPEN_EXPIRY_S) delete open[id];
     const counts = { pending: 0, running: 0 };
