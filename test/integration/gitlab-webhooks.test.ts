@@ -244,20 +244,43 @@ describe('GitLab webhooks (SPEC sections 4 and 5)', () => {
       assert.equal(sample(text, `delivery_pipeline_last_run_duration_seconds{${L}}`), 300);
     });
 
-    it('count a pipeline once per status (SPEC’s natural key): a manual deploy played later does not make a second run', async () => {
+    it('count a pipeline once per status (SPEC’s natural key), while the last-run gauges follow its latest finish', async () => {
       // A main pipeline succeeds with its production deploy left manual; an hour later someone
       // plays the deploy: the same pipeline runs again and succeeds again, later.
       const first = { id: 7101, status: 'success', finishedAt: '2026-11-20 10:10:00 UTC', duration: 590 };
       await send(pipelineHook(first));
       await send(pipelineHook({ id: 7101, status: 'running', finishedAt: null }));
-      assert.equal(
-        await send(pipelineHook({ ...first, finishedAt: '2026-11-20 11:02:00 UTC', duration: 700 })),
-        'duplicate',
-      );
-      const text = await metrics();
+      const later = { ...first, finishedAt: '2026-11-20 11:02:00 UTC', duration: 700 };
+      assert.equal(await send(pipelineHook(later)), 'processed');
+      assert.equal(await send(pipelineHook(later)), 'duplicate');
+      let text = await metrics();
       const L = `${P},pipeline="push",ref="main"`;
       assert.equal(sample(text, `delivery_pipeline_runs_total{${L},status="success"}`), 1);
       assert.equal(sample(text, `delivery_pipeline_duration_seconds_sum{${L},status="success"}`), 590);
+      assert.equal(
+        sample(text, `delivery_pipeline_last_run_timestamp_seconds{${L}}`),
+        Date.UTC(2026, 10, 20, 11, 2) / 1000,
+      );
+      assert.equal(sample(text, `delivery_pipeline_last_run_duration_seconds{${L}}`), 700);
+      // It failed, was retried to success, then a manual job played later failed: red again,
+      // one failed run counted.
+      await send(
+        pipelineHook({ id: 7102, status: 'failed', finishedAt: '2026-11-20 12:10:00 UTC', duration: 60 }),
+      );
+      await send(
+        pipelineHook({ id: 7102, status: 'success', finishedAt: '2026-11-20 13:00:00 UTC', duration: 60 }),
+      );
+      await send(
+        pipelineHook({ id: 7102, status: 'failed', finishedAt: '2026-11-20 14:00:00 UTC', duration: 90 }),
+      );
+      text = await metrics();
+      assert.equal(sample(text, `delivery_pipeline_runs_total{${L},status="failed"}`), 1);
+      assert.equal(sample(text, `delivery_pipeline_runs_total{${L},status="success"}`), 2);
+      assert.equal(sample(text, `delivery_pipeline_up{${L}}`), 0);
+      assert.equal(
+        sample(text, `delivery_pipeline_last_run_timestamp_seconds{${L}}`),
+        Date.UTC(2026, 10, 20, 14, 0) / 1000,
+      );
     });
 
     it('give two runs that finish in the same second to the higher pipeline id, in either order', async () => {

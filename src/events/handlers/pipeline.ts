@@ -15,6 +15,8 @@ export interface PipelineState {
   readonly q: boolean;
   /** `attempt:status` of every run counted. */
   readonly f: readonly string[];
+  /** The latest finish time of this pipeline that the last-run gauges were offered. */
+  readonly t?: number;
 }
 
 /**
@@ -87,7 +89,15 @@ export async function applyPipeline(ctx: HandlerContext, e: PipelineEvent): Prom
   const run = `${e.attempt}:${e.status}`;
   const newRun = final && !counted(st.f, e.attempt, e.status);
   const newQueue = !st.q && e.queuedSeconds !== undefined && e.queuedSeconds >= 0;
-  if (known !== undefined && !newRun && !newQueue && st.s.includes(run)) return 'duplicate';
+  // A GitLab pipeline that finishes again later with a status it had before (a manual job
+  // played after it finished, a retry that fails again) is no new run, but it is the latest
+  // finish: the last-run gauges follow it (SPEC section 5: latest by finish time).
+  const laterFinish =
+    final &&
+    e.status !== 'skipped' &&
+    e.finishedAt !== undefined &&
+    (st.t === undefined || e.finishedAt > st.t);
+  if (known !== undefined && !newRun && !newQueue && !laterFinish && st.s.includes(run)) return 'duplicate';
 
   if (known === undefined)
     await release(ctx, deferredKey(e.source, e.project.id, e.pipelineId), st.r, e.name);
@@ -102,23 +112,23 @@ export async function applyPipeline(ctx: HandlerContext, e: PipelineEvent): Prom
     if (e.durationSeconds !== undefined && e.durationSeconds >= 0) {
       tx.observe(f.pipelineDuration, withStatus, e.durationSeconds);
     }
-    // A skipped pipeline ran nothing: it says nothing about whether the pipeline is healthy.
-    if (e.status !== 'skipped' && e.finishedAt !== undefined) {
-      const lastKey = `pipeline-last:${e.source}:${e.project.id}:${JSON.stringify([e.name, st.r])}`;
-      const latest = await tx.get<LatestRun>(lastKey);
-      const last = f.pipelineLastRun.valueOf(labels);
-      const run: LatestRun = { t: e.finishedAt, id: e.pipelineId, a: e.attempt };
-      // Without a kept latest run (an earlier version), an equal time goes to the newer arrival.
-      if (
-        last === undefined ||
-        e.finishedAt > last ||
-        (e.finishedAt === last && (latest === undefined || later(run, latest)))
-      ) {
-        tx.set(f.pipelineUp, labels, e.status === 'success' ? 1 : 0);
-        tx.set(f.pipelineLastRun, labels, e.finishedAt);
-        if (e.durationSeconds !== undefined) tx.set(f.pipelineLastDuration, labels, e.durationSeconds);
-        tx.put(lastKey, run satisfies LatestRun, TTL.pipeline);
-      }
+  }
+  // A skipped pipeline ran nothing: it says nothing about whether the pipeline is healthy.
+  if ((newRun || laterFinish) && e.status !== 'skipped' && e.finishedAt !== undefined) {
+    const lastKey = `pipeline-last:${e.source}:${e.project.id}:${JSON.stringify([e.name, st.r])}`;
+    const latest = await tx.get<LatestRun>(lastKey);
+    const last = f.pipelineLastRun.valueOf(labels);
+    const run: LatestRun = { t: e.finishedAt, id: e.pipelineId, a: e.attempt };
+    // Without a kept latest run (an earlier version), an equal time goes to the newer arrival.
+    if (
+      last === undefined ||
+      e.finishedAt > last ||
+      (e.finishedAt === last && (latest === undefined || later(run, latest)))
+    ) {
+      tx.set(f.pipelineUp, labels, e.status === 'success' ? 1 : 0);
+      tx.set(f.pipelineLastRun, labels, e.finishedAt);
+      if (e.durationSeconds !== undefined) tx.set(f.pipelineLastDuration, labels, e.durationSeconds);
+      tx.put(lastKey, run satisfies LatestRun, TTL.pipeline);
     }
   }
   tx.put(
@@ -129,6 +139,9 @@ export async function applyPipeline(ctx: HandlerContext, e: PipelineEvent): Prom
       s: st.s.includes(run) ? st.s : [...st.s, run],
       q: st.q || newQueue,
       f: newRun ? [...st.f, run] : st.f,
+      ...(laterFinish || st.t !== undefined
+        ? { t: laterFinish ? (e.finishedAt as number) : (st.t as number) }
+        : {}),
     } satisfies PipelineState,
     TTL.pipeline,
   );
