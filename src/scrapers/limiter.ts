@@ -32,8 +32,11 @@ class ArrivalWindow {
     this.#windowMs = windowMs;
   }
 
-  /** Waits for this request's turn; call the function returned once it is answered (or failed). */
-  async enter(): Promise<() => void> {
+  /**
+   * Waits for this request's turn; call the function returned once it is answered (or failed).
+   * `sleep` is the limiter's, which a stop cuts short.
+   */
+  async enter(sleep: (ms: number) => Promise<void>): Promise<() => void> {
     // Taken synchronously, so requests entering together each wait for their own predecessor.
     const before =
       this.#answered.length >= this.#n ? this.#answered[this.#answered.length - this.#n] : undefined;
@@ -42,7 +45,7 @@ class ArrivalWindow {
     if (this.#answered.length > this.#n) this.#answered.shift();
     if (before !== undefined) {
       const wait = (await before) + this.#windowMs - Date.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      if (wait > 0) await sleep(wait);
     }
     return () => done(Date.now());
   }
@@ -62,6 +65,8 @@ export class ApiLimiter {
   readonly #window: ArrivalWindow;
   readonly #metrics: ScraperMetrics;
   #pausedUntil = 0;
+  /** Cuts every wait short when the limiter stops. */
+  readonly #stopped = new AbortController();
   /** Answers in a row that refused a request for its rate. */
   #limitedInARow = 0;
 
@@ -85,19 +90,40 @@ export class ApiLimiter {
    */
   async schedule<T>(request: () => Promise<T>): Promise<T> {
     for (;;) {
-      for (let wait = this.#pausedUntil - Date.now(); wait > 0; wait = this.#pausedUntil - Date.now())
-        await new Promise((r) => setTimeout(r, wait));
-      const out = await this.#bottleneck.schedule(async () => {
-        if (this.#pausedUntil > Date.now()) return PAUSED;
-        const answered = await this.#window.enter();
-        try {
-          return { value: await request() };
-        } finally {
-          answered();
-        }
-      });
+      for (let wait = this.#pausedUntil - Date.now(); wait > 0; wait = this.#pausedUntil - Date.now()) {
+        if (this.#stopped.signal.aborted) break;
+        await this.#sleep(wait);
+      }
+      if (this.#stopped.signal.aborted) throw new Error('the API limiter has stopped');
+      // The turn in the arrival window is waited for before a Bottleneck slot is taken: a slow
+      // request then holds back only the requests `n` places after it, not every slot.
+      const answered = await this.#window.enter((ms) => this.#sleep(ms));
+      let out: typeof PAUSED | { value: T };
+      try {
+        // Checked again at the start: a pause may have begun while this request waited.
+        out = await this.#bottleneck.schedule(async () =>
+          this.#pausedUntil > Date.now() ? PAUSED : { value: await request() },
+        );
+      } finally {
+        answered();
+      }
       if (out !== PAUSED) return out.value;
     }
+  }
+
+  /** Resolves after `ms`, or at once when the limiter stops (then `schedule` is refused). */
+  #sleep(ms: number): Promise<void> {
+    const signal = this.#stopped.signal;
+    if (signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal.addEventListener('abort', done);
+    });
   }
 
   /**
@@ -132,6 +158,7 @@ export class ApiLimiter {
   }
 
   async stop(): Promise<void> {
+    this.#stopped.abort();
     await this.#bottleneck.stop({ dropWaitingJobs: true }).catch(() => undefined);
   }
 }

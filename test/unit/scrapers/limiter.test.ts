@@ -46,6 +46,67 @@ describe('ApiLimiter', () => {
     await limiter.stop();
   });
 
+  it('lets a slow request hold back only the requests maxRps places after it, not the rest', async () => {
+    const limiter = new ApiLimiter('gitlab', 5, createScraperMetrics(new Registry()));
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    let done = 0;
+    const all = Array.from({ length: 40 }, (_, i) =>
+      limiter.schedule(async () => {
+        await sleep(i === 0 ? 8000 : 10);
+        done++;
+      }),
+    );
+    await sleep(7500);
+    // Spaced 1/5 s apart, about 36 requests can start in 7.5 s; only those 5, 10, 15, …
+    // places after the slow one must wait for it (7 of them).
+    assert.ok(done >= 24, `${done} of 40 answered in 7.5 s`);
+    await Promise.all(all);
+    await limiter.stop();
+  });
+
+  it('starts no request during a pause that began while it waited for its turn', async () => {
+    // At 2 per second a request waits for the one two places before it to be answered a second
+    // earlier: the third waits for the slow first, and the second is refused meanwhile.
+    const limiter = new ApiLimiter('gitlab', 2, createScraperMetrics(new Registry()));
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    let pausedAt = 0;
+    let thirdStarted = 0;
+    await Promise.all([
+      limiter.schedule(() => sleep(600)),
+      limiter.schedule(async () => {
+        await sleep(700);
+        pausedAt = Date.now();
+        limiter.observe(429, { retryAfterS: 2 }, true);
+      }),
+      limiter.schedule(async () => {
+        thirdStarted = Date.now();
+      }),
+    ]);
+    assert.ok(thirdStarted - pausedAt >= 1900, `started ${thirdStarted - pausedAt} ms into a 2 s pause`);
+    await limiter.stop();
+  });
+
+  it('starts nothing more once stopped, and stops at once', async () => {
+    // At 0.5 per second the second request waits for the slow first to be answered 2 s earlier.
+    const limiter = new ApiLimiter('gitlab', 0.5, createScraperMetrics(new Registry()));
+    let started = 0;
+    const all = Array.from({ length: 2 }, () =>
+      limiter.schedule(async () => {
+        started++;
+        await new Promise((r) => setTimeout(r, 1500));
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 2500));
+    const before = Date.now();
+    await limiter.stop();
+    const stopMs = Date.now() - before;
+    const outcomes = await Promise.allSettled(all);
+    await new Promise((r) => setTimeout(r, 2000));
+    assert.equal(started, 1);
+    assert.equal(outcomes[1]?.status, 'rejected');
+    assert.ok(stopMs < 500, `stop took ${stopMs} ms`);
+  });
+
   it('backs off at least a minute when a refusal’s reset is already past (a skewed clock)', async () => {
     const limiter = new ApiLimiter('github', 50, createScraperMetrics(new Registry()));
     const now = Date.now();
