@@ -40,7 +40,7 @@ export function parseDuration(value: string, max?: { seconds: number; says: stri
 /** A plain decimal number (`5`, `0.5`; not `1e-3`, `0x10`) from `min` to `max`. */
 export function parseDecimal(value: string, min: number, max: number): Parsed<number> {
   const n = Number(value);
-  return /^\d+(?:\.\d+)?$/.test(value) && n >= min && n <= max
+  return /^\d+(?:\.\d+)?$/.test(value.trim()) && n >= min && n <= max
     ? ok(n)
     : bad(`'${value}' is not a decimal number from ${min} to ${max} (for example 5 or 0.5)`);
 }
@@ -78,9 +78,10 @@ export function parseRegExp(value: string): Parsed<RegExp> {
 }
 
 /** A comma-separated list, blanks dropped. */
+/** A list setting: comma-separated, or one entry per line (a file in SECRETS_DIR). */
 export function parseList(value: string | undefined): string[] {
   return (value ?? '')
-    .split(',')
+    .split(/[,\r\n]/)
     .map((v) => v.trim())
     .filter((v) => v !== '');
 }

@@ -11,9 +11,21 @@ import {
   toOpenMetrics,
 } from './text-format.js';
 
-/** True when a `project` label value lies inside `group` (GitLab paths compare case-insensitively). */
+/**
+ * True when a `project` label value lies inside `group`. GitLab and GitHub paths compare
+ * case-insensitively, and are ASCII: only A-Z fold, so that no other character (the Kelvin sign
+ * folds to `k` in Unicode) can put a project of another owner into a group.
+ */
 export function projectInGroup(project: string, group: string): boolean {
-  return project.toLowerCase().startsWith(`${group.toLowerCase()}/`);
+  if (project.length <= group.length || project.charCodeAt(group.length) !== 0x2f) return false;
+  for (let i = 0; i < group.length; i++) {
+    let a = project.charCodeAt(i);
+    let b = group.charCodeAt(i);
+    if (a >= 0x41 && a <= 0x5a) a += 0x20;
+    if (b >= 0x41 && b <= 0x5a) b += 0x20;
+    if (a !== b) return false;
+  }
+  return true;
 }
 
 /** Everything: the process and service metrics of prom-client, then the durable metrics. */

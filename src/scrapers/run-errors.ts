@@ -37,14 +37,24 @@ export class RunErrors {
    * For a list the scraper can do without (runners): a 403 means the token may not read it (an
    * instance's `/runners/all` needs an administrator, an org's runners `admin:org`), which is
    * how it is set up, not a failure: its gauges are left out, it is logged once per process,
-   * and the run still succeeds. Returns false when the error was recorded as any other.
+   * and the run still succeeds. `statuses` may add 404 (an org's repository whose Actions are
+   * off). Returns false when the error was recorded as any other.
    */
-  recordOptional(err: unknown, where: string): boolean {
+  recordOptional(err: unknown, where: string, statuses: readonly number[] = [403]): boolean {
+    if (this.noteUnavailable(err, where, statuses)) return true;
+    this.record(err, where);
+    return false;
+  }
+
+  /** `recordOptional` without recording anything else: true when the error was noted as such. */
+  noteUnavailable(err: unknown, where: string, statuses: readonly number[] = [403]): boolean {
     const e = toApiError(err);
-    if (e.kind !== 'auth' || e.status !== 403) {
-      this.record(err, where);
+    if (
+      (e.kind !== 'auth' && e.kind !== 'not_found') ||
+      e.status === undefined ||
+      !statuses.includes(e.status)
+    )
       return false;
-    }
     this.#unavailable.push(where);
     return true;
   }
@@ -65,7 +75,7 @@ export class RunErrors {
       unavailableLogged.add(key);
       log.warn(
         { api: this.#api, where },
-        'the token may not read this list (403): its gauges are not exported; see README "Scrapers"',
+        'the token may not read this list (403): it is left out of its gauges; see README "Scrapers"',
       );
     }
   }

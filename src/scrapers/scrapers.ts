@@ -123,7 +123,8 @@ export class Scrapers {
                   ? { progress: (done: number, total: number) => options.progress?.(api, done, total) }
                   : {}),
               });
-              if (errors.count === 0)
+              // A run cut short by the service stopping is no success, though it counts no errors.
+              if (errors.count === 0 && !this.#stopping.signal.aborted)
                 this.#metrics.lastSuccess.set({ scraper: api }, this.#d.clock.now() / 1000);
               errors.log(this.#d.log.child({ component: 'scraper' }));
             } catch (err) {

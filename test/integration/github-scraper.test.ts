@@ -210,6 +210,30 @@ describe('GitHub scraper against a fake GitHub API (SPEC section 8)', function (
     assert.equal(runs('success'), 1);
   });
 
+  it('follows the runs list’s Link header when pages hold fewer runs than asked for', async () => {
+    await fake.close();
+    fake = await FakeGithub.start({ token: API_TOKEN, prefix: '/api/v3', maxPerPage: 1 });
+    sim.apply(fake);
+    const app = await start({ API_MAX_RPS: '50' });
+    await deliver(app, (i) => sim.hooks[i]?.repairable === false);
+    await app.service.scrapers.runOnce();
+    const full = await start();
+    await deliver(full, () => true);
+    assert.deepEqual(eventMetrics(await getMetrics(app.url)), eventMetrics(await getMetrics(full.url)));
+  });
+
+  it('leaves out an org repository whose runs it may not read (403, 404: Actions off) without failing the run', async () => {
+    const app = await start();
+    fake.failNext(1, '403', { path: /\/actions\/runs$/ });
+    fake.failNext(1, '403', { path: /\/orgs\/acme-gh\/actions\/runners$/ });
+    await app.service.scrapers.runOnce();
+    const text = await getMetrics(app.url);
+    assert.equal(sample(text, 'delivery_scrape_errors_total{scraper="github",kind="auth"}'), undefined);
+    assert.ok((sample(text, 'delivery_scrape_last_success_timestamp_seconds{scraper="github"}') ?? 0) > 0);
+    // The only runner list was not readable: no runner gauges rather than zeros.
+    assert.doesNotMatch(text, /^delivery_runners\{source="github"/m);
+  });
+
   it('survives a bad day: 401, 500, malformed JSON, API down; the next run recovers', async () => {
     const app = await start();
     await deliver(app, (i) => sim.hooks[i]?.repairable === false);

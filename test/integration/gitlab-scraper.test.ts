@@ -478,10 +478,15 @@ describe('GitLab scraper against a fake GitLab API (SPEC section 8)', function (
       assert.equal(await errors(app, 'auth'), 0);
       assert.doesNotMatch(text, /^delivery_runners\{/m);
       assert.ok((sample(text, 'delivery_scrape_last_success_timestamp_seconds{scraper="gitlab"}') ?? 0) > 0);
-      // Any other failure of that list is still an error.
+      // Readable again: counted. Any other failure of that list is an error, and keeps the last
+      // counts rather than showing runners gone.
+      await app.service.scrapers.runOnce();
+      const online = 'delivery_runners{source="gitlab",scope="group",status="online"}';
+      assert.equal(sample(await getMetrics(app.url), online), 1);
       fake.failNext(1, '500', { path: /\/runners/ });
       await app.service.scrapers.runOnce();
       assert.equal(await errors(app, 'upstream_5xx'), 1);
+      assert.equal(sample(await getMetrics(app.url), online), 1);
     });
 
     it('429 past the limit: waits as Retry-After says and stays within API_MAX_RPS', async () => {

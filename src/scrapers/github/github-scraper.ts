@@ -26,6 +26,8 @@ interface Deps {
 interface Repo extends ProjectRef {
   readonly owner: string;
   readonly name: string;
+  /** Found in one of GITHUB_ORGS (not named in GITHUB_REPOS). */
+  readonly inOrg?: boolean;
 }
 
 interface RepoCheckpoint {
@@ -85,6 +87,7 @@ export class GithubScraper {
             owner: r.owner.login,
             name: r.name,
             defaultBranch: r.default_branch ?? undefined,
+            inOrg: true,
           });
         }
       } catch (err) {
@@ -131,11 +134,14 @@ export class GithubScraper {
     // Pages are followed by their `Link: rel="next"`, as GitHub asks, until the runs reach what
     // was seen before or there is no next page: a page may hold fewer than asked for.
     let pages = 0;
-    for await (const { data } of client.paginate.iterator(client.rest.actions.listWorkflowRunsForRepo, {
+    const pagesOfRuns = client.paginate.iterator(client.rest.actions.listWorkflowRunsForRepo, {
       owner: repo.owner,
       repo: repo.name,
       per_page: PER_PAGE,
-    })) {
+    });
+    for await (const { data } of repo.inOrg === true
+      ? unlessUnavailable(pagesOfRuns, errors, `runs of ${repo.path}`)
+      : pagesOfRuns) {
       // octokit hands a `{total_count, workflow_runs}` page on as the list itself.
       const list: unknown = Array.isArray(data) ? data : (data as { workflow_runs?: unknown })?.workflow_runs;
       if (!Array.isArray(list))
@@ -211,41 +217,71 @@ export class GithubScraper {
         counts.set(`${scope}\u0000${status}`, (counts.get(`${scope}\u0000${status}`) ?? 0) + 1);
       }
     };
-    let ok = true;
-    for (const org of this.#d.orgs) {
-      try {
-        add(
-          'org',
-          await client.paginate(client.rest.actions.listSelfHostedRunnersForOrg, { org, per_page: PER_PAGE }),
-        );
-      } catch (err) {
-        ok = false;
-        errors.recordOptional(err, `runners of ${org}`);
-      }
-    }
+    let failed = false;
+    let read = 0;
     const orgs = new Set(this.#d.orgs.map((o) => o.toLowerCase()));
-    for (const full of this.#d.repos) {
-      const [owner = '', repo = ''] = full.split('/');
-      if (orgs.has(owner.toLowerCase())) continue;
+    const lists: Array<{
+      scope: string;
+      where: string;
+      list: () => Promise<Array<{ status: string; busy: boolean }>>;
+    }> = [
+      ...this.#d.orgs.map((org) => ({
+        scope: 'org',
+        where: `runners of ${org}`,
+        list: () =>
+          client.paginate(client.rest.actions.listSelfHostedRunnersForOrg, { org, per_page: PER_PAGE }),
+      })),
+      ...this.#d.repos
+        .map((full) => full.split('/'))
+        .filter(([owner = '']) => !orgs.has(owner.toLowerCase()))
+        .map(([owner = '', repo = '']) => ({
+          scope: 'repo',
+          where: `runners of ${owner}/${repo}`,
+          list: () =>
+            client.paginate(client.rest.actions.listSelfHostedRunnersForRepo, {
+              owner,
+              repo,
+              per_page: PER_PAGE,
+            }),
+        })),
+    ];
+    for (const { scope, where, list } of lists) {
       try {
-        add(
-          'repo',
-          await client.paginate(client.rest.actions.listSelfHostedRunnersForRepo, {
-            owner,
-            repo,
-            per_page: PER_PAGE,
-          }),
-        );
+        add(scope, await list());
+        read++;
       } catch (err) {
-        ok = false;
-        errors.recordOptional(err, `runners of ${full}`);
+        if (!errors.recordOptional(err, where)) failed = true;
       }
     }
-    if (!ok && counts.size === 0) return;
+    // A list that failed keeps the last counts (a runner did not go away); lists the token may
+    // not read (403) are left out, and with none readable the gauges are not exported.
+    if (failed || lists.length === 0) return;
     for (const scope of ['org', 'repo']) {
       for (const status of ['online', 'offline', 'busy']) {
-        metrics.runners.set({ source: 'github', scope, status }, counts.get(`${scope}\u0000${status}`) ?? 0);
+        if (read === 0) metrics.runners.remove({ source: 'github', scope, status });
+        else
+          metrics.runners.set(
+            { source: 'github', scope, status },
+            counts.get(`${scope}\u0000${status}`) ?? 0,
+          );
       }
     }
+  }
+}
+
+/**
+ * The pages of an org repository's runs, or none when the token may not read them or the
+ * repository has Actions turned off (403, 404): an org holds such repositories as a matter of
+ * course, and each would otherwise fail every run. Other errors are thrown as they come.
+ */
+async function* unlessUnavailable<T>(
+  pages: AsyncIterable<T>,
+  errors: RunErrors,
+  where: string,
+): AsyncGenerator<T> {
+  try {
+    for await (const page of pages) yield page;
+  } catch (err) {
+    if (!errors.noteUnavailable(err, where, [403, 404])) throw err;
   }
 }

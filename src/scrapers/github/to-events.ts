@@ -3,6 +3,7 @@ import {
   GITHUB_CONCLUSION,
   githubJobStatus,
   jobStage,
+  ranOnRunner,
   runnerType,
   runQueuedSeconds,
   runRef,
@@ -72,7 +73,7 @@ export function runEvents(project: ProjectRef, run: ApiRun, jobs: readonly ApiJo
   ];
   for (const j of jobs) {
     const jobStatus = githubJobStatus(j.status, j.conclusion);
-    const ran = j.runner_name !== null && j.runner_name !== undefined && j.runner_name !== '';
+    const ran = ranOnRunner(j.runner_name);
     events.push({
       kind: 'job',
       source: 'github',

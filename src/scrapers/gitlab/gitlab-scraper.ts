@@ -381,39 +381,52 @@ export class GitlabScraper {
 
   async #runners(errors: RunErrors): Promise<void> {
     const { client, metrics } = this.#d;
-    try {
-      const lists =
-        this.#d.groups.length > 0
-          ? await Promise.all(
-              this.#d.groups.map((g) => client.Runners.all({ groupId: g, perPage: PER_PAGE })),
-            )
-          : [await client.Runners.all({ perPage: PER_PAGE })];
-      const seen = new Set<number>();
-      const counts = new Map<string, number>();
-      for (const r of lists.flat() as unknown as Array<{
-        id: number;
-        runner_type?: string;
-        status?: string;
-        paused?: boolean;
-        active?: boolean;
-      }>) {
-        if (seen.has(r.id)) continue;
-        seen.add(r.id);
-        const scope = (r.runner_type ?? 'unknown').replace(/_type$/, '');
-        const status =
-          r.paused === true || r.active === false ? 'paused' : r.status === 'online' ? 'online' : 'offline';
-        counts.set(`${scope}\u0000${status}`, (counts.get(`${scope}\u0000${status}`) ?? 0) + 1);
+    const lists: unknown[][] = [];
+    let failed = false;
+    let forbidden = 0;
+    const targets: Array<string | undefined> = this.#d.groups.length > 0 ? [...this.#d.groups] : [undefined];
+    for (const groupId of targets) {
+      const where = groupId === undefined ? 'runners' : `runners of group ${groupId}`;
+      try {
+        lists.push(
+          (await client.Runners.all(
+            groupId === undefined ? { perPage: PER_PAGE } : { groupId, perPage: PER_PAGE },
+          )) as unknown as unknown[],
+        );
+      } catch (err) {
+        if (errors.recordOptional(err, where)) forbidden++;
+        else failed = true;
       }
-      for (const scope of ['instance', 'group', 'project']) {
-        for (const status of ['online', 'offline', 'paused']) {
-          metrics.runners.set(
-            { source: 'gitlab', scope, status },
-            counts.get(`${scope}\u0000${status}`) ?? 0,
-          );
-        }
+    }
+    // A list that failed keeps the last counts (a runner did not go away); lists the token may
+    // not read (403) are left out, and with none readable the gauges are not exported.
+    if (failed) return;
+    if (forbidden === targets.length) {
+      for (const scope of ['instance', 'group', 'project'])
+        for (const status of ['online', 'offline', 'paused'])
+          metrics.runners.remove({ source: 'gitlab', scope, status });
+      return;
+    }
+    const seen = new Set<number>();
+    const counts = new Map<string, number>();
+    for (const r of lists.flat() as Array<{
+      id: number;
+      runner_type?: string;
+      status?: string;
+      paused?: boolean;
+      active?: boolean;
+    }>) {
+      if (seen.has(r.id)) continue;
+      seen.add(r.id);
+      const scope = (r.runner_type ?? 'unknown').replace(/_type$/, '');
+      const status =
+        r.paused === true || r.active === false ? 'paused' : r.status === 'online' ? 'online' : 'offline';
+      counts.set(`${scope}\u0000${status}`, (counts.get(`${scope}\u0000${status}`) ?? 0) + 1);
+    }
+    for (const scope of ['instance', 'group', 'project']) {
+      for (const status of ['online', 'offline', 'paused']) {
+        metrics.runners.set({ source: 'gitlab', scope, status }, counts.get(`${scope}\u0000${status}`) ?? 0);
       }
-    } catch (err) {
-      errors.recordOptional(err, 'runners');
     }
   }
 }

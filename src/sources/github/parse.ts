@@ -11,6 +11,7 @@ import {
   GITHUB_RUN_STATUS,
   githubJobStatus,
   jobStage,
+  ranOnRunner,
   runnerType,
   runRef,
 } from './statuses.js';
@@ -191,8 +192,7 @@ function jobEvent(body: unknown): DeliveryEvent {
   const status = githubJobStatus(j.status, j.conclusion);
   // A job that no runner ever took (cancelled while queued) never started, whatever
   // `started_at` says: GitHub fills it in for queued jobs too.
-  const ranOnRunner = j.runner_name !== null && j.runner_name !== undefined && j.runner_name !== '';
-  const startedAt = ranOnRunner || j.runner_name === undefined ? parseTimestamp(j.started_at) : undefined;
+  const startedAt = ranOnRunner(j.runner_name) ? parseTimestamp(j.started_at) : undefined;
   return {
     kind: 'job',
     source: 'github',

@@ -68,6 +68,15 @@ export function jobStage(workflowName: string | null | undefined): string | unde
     : undefined;
 }
 
+/**
+ * Whether a job ran, by its runner: one no runner ever took (cancelled while queued) never
+ * started, whatever `started_at` says (GitHub fills it in for queued jobs too). A payload without
+ * the field at all (older GitHub Enterprise Server) cannot say, and its `started_at` is taken.
+ */
+export function ranOnRunner(runnerName: string | null | undefined): boolean {
+  return runnerName === undefined || (runnerName !== null && runnerName !== '');
+}
+
 /** `runner_type` of a job from its labels and runner: SPEC section 5 `github-hosted` or `self-hosted`. */
 export function runnerType(
   labels: readonly string[] | null | undefined,

@@ -128,6 +128,9 @@ export interface FakeGithubOptions extends FakeServerOptions {
   /** Workflow-run searches (actor, branch, check_suite_id, created, event, head_sha, status) return at
    * most this many results; default 1000 like GitHub. */
   searchCap?: number;
+  /** At most this many items per page whatever per_page asks (a proxy or an older GitHub
+   * Enterprise Server may serve fewer); default 100 like GitHub. */
+  maxPerPage?: number;
 }
 
 interface Repo {
@@ -258,6 +261,7 @@ export class FakeGithub extends FakeHttpServer {
   readonly prefix: string;
   readonly repositoryIdLinks: boolean;
   searchCap: number;
+  maxPerPage: number;
 
   constructor(options: FakeGithubOptions = {}) {
     const prefix = (options.prefix ?? '').replace(/\/+$/, '');
@@ -265,6 +269,7 @@ export class FakeGithub extends FakeHttpServer {
     this.prefix = prefix;
     this.repositoryIdLinks = options.repositoryIdLinks ?? false;
     this.searchCap = options.searchCap ?? 1000;
+    this.maxPerPage = options.maxPerPage ?? 100;
     this.#repoRoute('/actions/runs', (c, r) => this.#listRuns(c, r));
     this.#repoRoute('/actions/runs/:run_id/jobs', (c, r) => this.#listJobs(c, r, null));
     this.#repoRoute('/actions/runs/:run_id/attempts/:attempt/jobs', (c, r) =>
@@ -400,7 +405,10 @@ export class FakeGithub extends FakeHttpServer {
     const pageRaw = Number.parseInt(ctx.query.get('page') ?? '', 10);
     const perPageRaw = Number.parseInt(ctx.query.get('per_page') ?? '', 10);
     const page = Number.isFinite(pageRaw) && pageRaw >= 1 ? pageRaw : 1;
-    const perPage = Number.isFinite(perPageRaw) && perPageRaw >= 1 ? Math.min(100, perPageRaw) : 30;
+    const perPage =
+      Number.isFinite(perPageRaw) && perPageRaw >= 1
+        ? Math.min(this.maxPerPage, perPageRaw)
+        : Math.min(this.maxPerPage, 30);
     const lastPage = Math.max(1, Math.ceil(items.length / perPage));
     const headers: Record<string, string> = {};
     if (lastPage > 1 || page > 1) {

@@ -1,7 +1,18 @@
 import assert from 'node:assert/strict';
-import { parseDuration, parseDecimal, parseListenAddress, toUpperSnake } from '../../../src/config/parse.js';
+import {
+  parseDecimal,
+  parseDuration,
+  parseList,
+  parseListenAddress,
+  toUpperSnake,
+} from '../../../src/config/parse.js';
 
 describe('setting parsers', () => {
+  it('reads lists separated by commas or line breaks (a file with one entry per line)', () => {
+    assert.deepEqual(parseList('acme/a, acme/b'), ['acme/a', 'acme/b']);
+    assert.deepEqual(parseList('acme/a\r\nacme/b\n\n'), ['acme/a', 'acme/b']);
+  });
+
   it('reads listen addresses with and without a host', () => {
     assert.deepEqual(parseListenAddress(':2112'), { ok: true, value: { host: undefined, port: 2112 } });
     assert.deepEqual(parseListenAddress('127.0.0.1:0'), { ok: true, value: { host: '127.0.0.1', port: 0 } });
@@ -34,7 +45,9 @@ describe('setting parsers', () => {
   it('takes plain decimal numbers in a range instead of turning bad ones into NaN', () => {
     assert.deepEqual(parseDecimal('2.5', 0.01, 10), { ok: true, value: 2.5 });
     assert.deepEqual(parseDecimal('0.01', 0.01, 10), { ok: true, value: 0.01 });
-    for (const bad of ['', ' ', 'abc', '0', '-1', 'Infinity', '1e-300', '0x10', '1e1', ' 5', '5.', '11'])
+    // Spaces around a value (an env file's trailing blank) are no error.
+    assert.deepEqual(parseDecimal(' 5 ', 0.01, 10), { ok: true, value: 5 });
+    for (const bad of ['', ' ', 'abc', '0', '-1', 'Infinity', '1e-300', '0x10', '1e1', '5.', '11'])
       assert.equal(parseDecimal(bad, 0.01, 10).ok, false, bad);
   });
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { Registry } from 'prom-client';
-import { collect, exposeAll, exposeGroup } from '../../../src/metrics/exposition.js';
+import { collect, exposeAll, exposeGroup, projectInGroup } from '../../../src/metrics/exposition.js';
 import { MetricState } from '../../../src/metrics/metric-state.js';
 import { SqliteStore } from '../../../src/store/sqlite-store.js';
 import { systemClock } from '../../../src/clock.js';
@@ -61,5 +61,15 @@ describe('exposition', () => {
     const text = await collect(exposeGroup(registry, state, 'acme'));
     assert.equal(text.split('\n').filter((l) => l.startsWith('h_seconds_count')).length, 20);
     assert.equal(await collect(exposeGroup(registry, state, 'other')), '');
+  });
+});
+
+describe('projectInGroup', () => {
+  it('folds only ASCII letters: a Kelvin sign is no k', () => {
+    assert.equal(projectInGroup('Kube/infra', 'kube'), true);
+    assert.equal(projectInGroup('kube/sub/infra', 'KUBE'), true);
+    assert.equal(projectInGroup('\u212Aube/infra', 'kube'), false);
+    assert.equal(projectInGroup('kubex/infra', 'kube'), false);
+    assert.equal(projectInGroup('kube', 'kube'), false);
   });
 });
