@@ -2,6 +2,7 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { validate as validateCron } from 'node-cron';
+import { MAX_LOOKBACK_S, MAX_LOOKBACK_SAYS } from './events/handlers/context.js';
 import {
   type ListenAddress,
   type Parsed,
@@ -151,9 +152,8 @@ export function loadConfig(env: Settings): Config {
       ? { ok: true, value: v }
       : { ok: false, message: `'${v}' is not a cron expression (five or six fields)` },
   );
-  // A longer look-back makes dates the scrapers cannot form ("Invalid time value").
   const lookbackSeconds = take('SCRAPE_LOOKBACK', '24h', (v) =>
-    parseDuration(v, { seconds: 365 * 86400, says: '365d, the longest look-back' }),
+    parseDuration(v, { seconds: MAX_LOOKBACK_S, says: MAX_LOOKBACK_SAYS }),
   );
   // The limiter spaces requests 1000/API_MAX_RPS ms apart, and a Node timer holds at most 2^31-1
   // ms: far enough below 0.01 (one request per 100 s) the spacing overflows and the limit is gone.

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { backfill } from './backfill.js';
+import { MAX_LOOKBACK_S, MAX_LOOKBACK_SAYS } from './events/handlers/context.js';
 import { systemClock } from './clock.js';
 import { parseDuration } from './config/parse.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
@@ -12,7 +13,10 @@ const STOP_DEADLINE_MS = 9_500;
 
 async function runBackfill(config: Config, args: string[]): Promise<number> {
   const at = args.indexOf('--since');
-  const since = at >= 0 ? parseDuration(args[at + 1] ?? '') : undefined;
+  const since =
+    at >= 0
+      ? parseDuration(args[at + 1] ?? '', { seconds: MAX_LOOKBACK_S, says: MAX_LOOKBACK_SAYS })
+      : undefined;
   if (since === undefined || !since.ok) {
     process.stderr.write(
       `Usage: delivery-metrics backfill --since <duration> (for example 6h, 7d)${since && !since.ok ? `: ${since.message}` : ''}\n`,

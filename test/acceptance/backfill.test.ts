@@ -52,6 +52,10 @@ describe('the built program: backfill --since (acceptance)', function () {
     const usage = await runProgram(['backfill'], { DATA_DIR: tempDir() });
     assert.equal(usage.code, 2);
     assert.match(usage.stderr, /Usage: delivery-metrics backfill --since <duration>/);
+    // Runs counted longer ago than lifecycle state is kept would count again.
+    const tooFar = await runProgram(['backfill', '--since', '30d'], { DATA_DIR: tempDir() });
+    assert.equal(tooFar.code, 2);
+    assert.match(tooFar.stderr, /longer than 14d, as long as lifecycle state is kept/);
     const nothing = await runProgram(['backfill', '--since', '1h'], { DATA_DIR: tempDir() });
     assert.equal(nothing.code, 1);
     assert.match(nothing.stderr, /Nothing to backfill: set GITLAB_URL/);

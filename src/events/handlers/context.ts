@@ -22,3 +22,12 @@ export const TTL = {
   delivery: 7 * DAY,
   runs: 30 * DAY,
 } as const;
+
+/**
+ * The longest look-back of a scraper run (SCRAPE_LOOKBACK, `backfill --since`): a pipeline or job
+ * counted longer ago than its lifecycle state is kept is no longer known, and reading it again
+ * would count it again.
+ */
+export const MAX_LOOKBACK_S = Math.min(TTL.job, TTL.pipeline);
+export const MAX_LOOKBACK_SAYS =
+  '14d, as long as lifecycle state is kept (runs counted before would count again)';

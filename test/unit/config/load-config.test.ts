@@ -183,12 +183,12 @@ describe('loadConfig: settings that could never work', () => {
     assert.deepEqual(config.secrets.list('AUTH_TOKEN'), ['from-env']);
   });
 
-  it('refuses a SCRAPE_LOOKBACK over 365 days', () => {
-    assert.equal(loadConfig({ SCRAPE_LOOKBACK: '365d' }).scrape.lookbackSeconds, 365 * 86400);
+  it('refuses a SCRAPE_LOOKBACK longer than lifecycle state is kept (14 days)', () => {
+    assert.equal(loadConfig({ SCRAPE_LOOKBACK: '14d' }).scrape.lookbackSeconds, 14 * 86400);
     assert.deepEqual(problemsOf({ SCRAPE_LOOKBACK: '99999999999d' }), [
-      "SCRAPE_LOOKBACK: '99999999999d' is longer than 365d, the longest look-back",
+      "SCRAPE_LOOKBACK: '99999999999d' is longer than 14d, as long as lifecycle state is kept (runs counted before would count again)",
     ]);
-    assert.equal(problemsOf({ SCRAPE_LOOKBACK: '365d1s' }).length, 1);
+    assert.equal(problemsOf({ SCRAPE_LOOKBACK: '14d1s' }).length, 1);
   });
 
   it('takes API_MAX_RPS as a plain decimal number from 0.01 to 10000', () => {
