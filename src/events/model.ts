@@ -43,6 +43,11 @@ export interface JobEvent {
   /** GitLab stage; GitHub workflow name. Unknown in legacy GitHub payloads: the run's name then. */
   readonly stage: string | undefined;
   readonly status: JobStatus;
+  /**
+   * The source's own status where several fold into one `status` (GitLab `preparing` and
+   * `pending` are both pending): SPEC section 4's natural key is the source's status.
+   */
+  readonly sourceStatus?: string;
   readonly ref: RefInfo;
   readonly runnerType: RunnerType;
   readonly startedAt: number | undefined;

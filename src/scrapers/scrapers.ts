@@ -68,6 +68,7 @@ export class Scrapers {
           projects: config.gitlab.projects,
           groups: config.gitlab.groups,
           basePath: config.gitlab.url.pathname.replace(/\/+$/, ''),
+          trackedRefs: config.trackedRefs,
         }),
       );
     }

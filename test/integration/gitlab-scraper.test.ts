@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { eventMetrics } from '../helpers/event-metrics.js';
 import { FakeGitlab } from '../helpers/fake-api/fake-gitlab.js';
 import { mulberry32 } from '../helpers/fake-api/server.js';
-import { GITLAB_SECRET, postGitlab } from '../helpers/gitlab.js';
+import { deploymentHook, GITLAB_SECRET, postGitlab } from '../helpers/gitlab.js';
 import { simulateGitlab } from '../helpers/gitlab-simulation.js';
 import { getMetrics, sample, startTestApp, type TestApp } from '../helpers/start-app.js';
 
@@ -360,6 +360,73 @@ describe('GitLab scraper against a fake GitLab API (SPEC section 8)', function (
       ),
       1,
     );
+  });
+
+  it('counts release pressure of a project given by id, whose default branch is unknown, by TRACKED_REFS', async () => {
+    const now = Date.now();
+    for (const [id, target] of [
+      [803, 'main'],
+      [804, 'release'],
+    ] as const) {
+      fake.addMergeRequest(101, {
+        id,
+        iid: id - 720,
+        target_branch: target,
+        source_branch: `s${id}`,
+        state: 'merged',
+        created_at: now - 7_200_000,
+        updated_at: now - 60_000,
+        merged_at: now - 60_000,
+      });
+    }
+    const app = await start({ GITLAB_GROUPS: '', GITLAB_PROJECTS: '101' });
+    await app.service.scrapers.runOnce();
+    assert.equal(
+      sample(
+        await getMetrics(app.url),
+        'delivery_merge_requests_undeployed{source="gitlab",project="acme/payments-api",environment="production"}',
+      ),
+      1,
+    );
+  });
+
+  it('does not count again the deployments of a project given by path before a pipeline told its id', async () => {
+    const own = await FakeGitlab.start({ token: API_TOKEN });
+    try {
+      own.addProject({ id: 101, path_with_namespace: 'acme/payments-api', default_branch: 'main' });
+      const now = Date.now();
+      own.addEnvironment(101, { id: 960, name: 'production', state: 'available' });
+      own.addDeployment(101, {
+        id: 9600,
+        status: 'success',
+        created_at: now - 3_600_000,
+        updated_at: now - 3_000_000,
+        finished_at: now - 3_000_000,
+        environment: { id: 960, name: 'production' },
+      });
+      const app = await startTestApp({
+        GITLAB_WEBHOOK_TOKEN_ACME: GITLAB_SECRET,
+        GITLAB_URL: own.url,
+        GITLAB_TOKEN: API_TOKEN,
+        GITLAB_PROJECTS: 'acme/payments-api',
+        API_MAX_RPS: '50',
+        SCRAPE_SCHEDULE: '0 0 1 1 *',
+      });
+      apps.push(app);
+      const at = new Date(now - 3_000_000).toISOString();
+      const res = await postGitlab(app.url, deploymentHook({ id: 9600, status: 'success', at }));
+      assert.equal(res.status, 200);
+      await app.service.scrapers.runOnce();
+      assert.equal(
+        sample(
+          await getMetrics(app.url),
+          'delivery_deployment_runs_total{source="gitlab",project="acme/payments-api",environment="production",status="success"}',
+        ),
+        1,
+      );
+    } finally {
+      await own.close();
+    }
   });
 
   it('counts release pressure since a deployment older than SCRAPE_LOOKBACK; repairs only the lookback', async () => {

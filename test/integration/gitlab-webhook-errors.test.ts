@@ -375,6 +375,35 @@ describe('delivery_jobs_active expiry', () => {
   });
 });
 
+describe('GitLab job statuses that fold into one', () => {
+  it('answer each of GitLab’s own statuses as news, and keep a job that still gets news from expiring', async () => {
+    const clock = new FakeClock(Date.UTC(2026, 10, 20, 10, 0));
+    const app = await startTestApp(ENV, { clock });
+    try {
+      const at = (status: string) => jobHook({ id: 30, status, startedAt: null });
+      const outcome = async (status: string) => (await postGitlab(app.url, at(status))).body.outcome;
+      assert.equal(await outcome('created'), 'processed');
+      assert.equal(await outcome('waiting_for_resource'), 'processed');
+      // A resource group keeps it waiting for most of a day; then it is queued for a runner.
+      clock.advance(23 * 3600);
+      assert.equal(await outcome('preparing'), 'processed');
+      assert.equal(await outcome('pending'), 'processed');
+      assert.equal(await outcome('pending'), 'duplicate');
+      clock.advance(3600 + 600);
+      assert.equal(await app.service.processor.expireActiveJobs(), 0, 'it had news 70 minutes ago');
+      assert.equal(
+        sample(
+          await getMetrics(app.url),
+          'delivery_jobs_active{source="gitlab",project="acme/payments-api",runner_type="unknown",state="pending"}',
+        ),
+        1,
+      );
+    } finally {
+      await app.stop();
+    }
+  });
+});
+
 describe('a job whose ref label depends on its pipeline', () => {
   const L = (ref: string) =>
     `delivery_job_runs_total{source="gitlab",project="acme/payments-api",ref="${ref}",stage="test",job="rspec",status="success"}`;

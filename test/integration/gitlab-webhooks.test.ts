@@ -391,6 +391,26 @@ describe('GitLab webhooks (SPEC sections 4 and 5)', () => {
       );
     });
 
+    it('hold a job on main until its pipeline says whether it is for an external pull request, once the project sends pipelines', async () => {
+      await send(pipelineHook({ id: 7300, status: 'running' }));
+      const job = jobHook({
+        id: 7310,
+        status: 'success',
+        pipelineId: 7301,
+        startedAt: '2026-11-20T10:00:00Z',
+        duration: 30,
+      });
+      assert.equal(await send(job), 'processed');
+      const L = (ref: string) =>
+        `delivery_job_runs_total{${P},ref="${ref}",stage="test",job="rspec",status="success"}`;
+      assert.equal(sample(await metrics(), L('main')), undefined, 'waits for its pipeline');
+      // A GitHub pull request from a branch named main, built by GitLab CI/CD for external repositories.
+      await send(pipelineHook({ id: 7301, status: 'running', source: 'external_pull_request_event' }));
+      const text = await metrics();
+      assert.equal(sample(text, L('merge_request')), 1);
+      assert.equal(sample(text, L('main')), undefined);
+    });
+
     it('label a tag pipeline tag, an untracked branch branch, and a pipeline without a name by its source', async () => {
       await send(
         pipelineHook({
@@ -630,6 +650,20 @@ describe('GitLab webhooks (SPEC sections 4 and 5)', () => {
       assert.equal(sample(text, `delivery_environment_recovery_seconds_count{${E}}`), 1);
       assert.equal(sample(text, `delivery_environment_recovery_seconds_sum{${E}}`), 3840);
     });
+    it('keep each review app’s own history under the folded label: one app’s success is no recovery of another', async () => {
+      const hook = (id: number, status: string, at: string, environment: string) =>
+        deploymentHook({ id, status, at: `2026-11-20 ${at}:00 +0000`, environment });
+      await send(hook(620, 'failed', '10:02', 'review/feature-x'));
+      await send(hook(621, 'success', '10:05', 'review/feature-y'));
+      await send(hook(622, 'success', '11:02', 'review/feature-x'));
+      const text = await metrics();
+      const E = `${P},environment="review/*"`;
+      // feature-x failed at 10:02 and recovered at 11:02; feature-y never failed.
+      assert.equal(sample(text, `delivery_environment_recovery_seconds_count{${E}}`), 1);
+      assert.equal(sample(text, `delivery_environment_recovery_seconds_sum{${E}}`), 3600);
+      assert.equal(sample(text, `delivery_environment_up{${E}}`), 1);
+    });
+
     it('give the same health and recovery whatever order the deployments arrive in', async () => {
       // In time: 700 fails at 09:00, 701 fails at 09:30, 702 succeeds at 10:00, 703 fails at
       // 10:30 and 704 at 10:30 too succeeds (same second: the higher id is the later).

@@ -48,11 +48,13 @@ function streakStart(h: readonly Finished[], i: number): number {
 /**
  * A finished (not canceled) deployment in its environment's history: `delivery_environment_up`
  * follows the latest by finish time, and the recovery of the success it completes is observed.
+ * The history is the environment's own (`review/feature-x`), while `env` is its label
+ * (`review/*`): one review app's success is no recovery of another's failure.
  */
 export async function applyEnvironment(ctx: HandlerContext, e: DeploymentEvent, env: string): Promise<void> {
   const { tx, families: f } = ctx;
   const envLabels = [e.source, e.project.path, env];
-  const envKey = `environment:${e.source}:${e.project.id}:${env}`;
+  const envKey = `environment:${e.source}:${e.project.id}:${e.environment}`;
   const h = historyOf(await tx.get<EnvironmentState>(envKey));
   const entry: Finished = [e.at, e.status === 'success' ? 1 : 0, e.deploymentId, 0];
   let at = h.length;

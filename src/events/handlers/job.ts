@@ -7,6 +7,8 @@ import { type PipelineState, pipelineKey, sendsRuns } from './pipeline.js';
 /** Lifecycle of one job id: statuses seen, furthest rank reached, queue time recorded. */
 interface JobState {
   readonly s: readonly JobStatus[];
+  /** The source's own statuses seen, where it gives them (SPEC section 4's natural key). */
+  readonly z?: readonly string[];
   readonly r: number;
   readonly q: boolean;
   /** When it was created, if an event before its start said so and a later one may not. */
@@ -34,17 +36,18 @@ const jobKey = (e: JobEvent) => `job:${e.source}:${e.project.id}:${e.jobId}`;
 const activeKey = (e: JobEvent) => `${ACTIVE_PREFIX}${e.source}:${e.project.id}:${e.jobId}`;
 
 /**
- * Whether the `ref` label of a finished job must wait for its pipeline: its own ref is an
- * ordinary branch name (not tracked, not the default branch, not a tag, not a merge request
- * ref), which the pipeline alone can tell apart from a merge request pipeline. A GitHub job
- * names only its head branch, so on a tracked branch too (a pull request from a fork's `main`)
- * it waits, and on an ordinary branch too; both only if its repository sends workflow runs at
- * all (one that sends only `workflow_job` never tells more than the job's own branch).
+ * Whether the `ref` label of a finished job must wait for its pipeline, which alone can tell a
+ * merge request pipeline from a branch pipeline. A job on an ordinary branch waits (GitHub: if
+ * its repository sends runs at all; one that sends only `workflow_job` never tells more). A job
+ * on a tracked or default branch waits too once its project has sent any pipeline or run, since
+ * the pipeline may be for a merge request from that branch: a GitHub pull request from a fork's
+ * `main`, or a GitLab pipeline for an external (GitHub) pull request, whose jobs name the
+ * branch. A tag or merge request ref decides by itself.
  */
 async function refDependsOnPipeline(ctx: HandlerContext, e: JobEvent): Promise<boolean> {
   const own = refLabel(e.ref, e.project, ctx.trackedRefs);
-  if (e.source !== 'github') return own === 'branch';
   if (own === 'merge_request' || own === 'tag') return false;
+  if (own === 'branch' && e.source === 'gitlab') return true;
   return sendsRuns(ctx, e.source, e.project.id);
 }
 
@@ -57,7 +60,11 @@ export async function applyJob(ctx: HandlerContext, e: JobEvent): Promise<EventR
   const { tx, families: f } = ctx;
   const key = jobKey(e);
   const st = (await tx.get<JobState>(key)) ?? { s: [], r: -1, q: false };
-  if (st.s.includes(e.status)) return 'duplicate';
+  // GitLab's `waiting_for_resource`, `preparing` and `pending` are one status here, but each
+  // is news: a new one is no duplicate, and keeps the job's active entry from expiring.
+  const raw = e.sourceStatus;
+  const seenRaw = raw !== undefined && st.z !== undefined ? st.z.includes(raw) : st.s.includes(e.status);
+  if (seenRaw) return 'duplicate';
   const rank = RANK[e.status];
   let queued = st.q;
 
@@ -84,6 +91,10 @@ export async function applyJob(ctx: HandlerContext, e: JobEvent): Promise<EventR
       tx.inc(f.jobsActive, labels, 1);
       tx.put(activeKey(e), { l: labels, at: tx.now } satisfies ActiveEntry, TTL.job);
     }
+  } else if (rank === st.r && (e.status === 'pending' || e.status === 'running')) {
+    const active = await tx.get<ActiveEntry>(activeKey(e));
+    if (active !== undefined)
+      tx.put(activeKey(e), { l: active.l, at: tx.now } satisfies ActiveEntry, TTL.job);
   } else if (e.status === 'pending' || e.status === 'running') {
     // Arrived after a later status: it no longer counts, but its series exists at 0, as it
     // would had it arrived in order (which series exist must not depend on the order).
@@ -117,7 +128,12 @@ export async function applyJob(ctx: HandlerContext, e: JobEvent): Promise<EventR
     } else countJob(ctx, job, job.fallbackRef, e.stage ?? 'unknown');
   }
 
-  const next: JobState = { s: [...st.s, e.status], r: Math.max(st.r, rank), q: queued };
+  const next: JobState = {
+    s: st.s.includes(e.status) ? st.s : [...st.s, e.status],
+    ...(raw === undefined ? {} : { z: [...(st.z ?? []), raw] }),
+    r: Math.max(st.r, rank),
+    q: queued,
+  };
   // Kept until the job starts: a legacy GitHub job says when it was created only while queued.
   tx.put(key, !started && createdAt !== undefined ? { ...next, c: createdAt } : next, TTL.job);
   return 'applied';

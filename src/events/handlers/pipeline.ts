@@ -35,9 +35,9 @@ function later(a: LatestRun, b: LatestRun): boolean {
 }
 
 /**
- * Set once a GitHub repository has sent a workflow run (webhook or API): its runs are then
- * expected, and a job finished before its run waits for it (job.ts). Repositories whose hooks
- * send only `workflow_job` never set it, and their jobs are counted at once.
+ * Set once a project has sent a pipeline or workflow run (webhook or API): its pipelines are
+ * then expected, and a job finished before its pipeline waits for it (job.ts). Projects whose
+ * hooks send only jobs never set it, and their jobs on tracked branches are counted at once.
  */
 export const runsKey = (source: string, projectId: string) => `runs:${source}:${projectId}`;
 
@@ -101,7 +101,7 @@ export async function applyPipeline(ctx: HandlerContext, e: PipelineEvent): Prom
 
   if (known === undefined)
     await release(ctx, deferredKey(e.source, e.project.id, e.pipelineId), st.r, e.name);
-  if (e.source === 'github' && !(await sendsRuns(ctx, e.source, e.project.id))) {
+  if (!(await sendsRuns(ctx, e.source, e.project.id))) {
     tx.put(runsKey(e.source, e.project.id), { at: tx.now }, TTL.runs);
     ctx.runsSeen.set(runsKey(e.source, e.project.id), true);
   }

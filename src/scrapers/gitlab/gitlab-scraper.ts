@@ -33,6 +33,8 @@ interface Deps {
   lookbackSeconds: number;
   /** The path of GITLAB_URL without a trailing slash: GitLab's relative URL root, or ''. */
   basePath: string;
+  /** TRACKED_REFS: stands in for the default branch of a project whose default branch is unknown. */
+  trackedRefs: RegExp;
 }
 
 interface ProjectCheckpoint {
@@ -264,8 +266,11 @@ export class GitlabScraper {
       pressureAt: checkpoint.pressureAt,
       ...(ref === project ? {} : { learnt: { id: ref.id, path: ref.path } }),
     };
-    // A project given by id that has shown no pipeline yet has no path to label anything with.
-    if (ref.path === '') {
+    // A project given by id that has shown no pipeline yet has no path to label anything with;
+    // one given by path, no id to key its deployments and merges by as its hooks do (they would
+    // count again under the path): both wait for a pipeline to tell them.
+    if (ref.path === '' || !/^\d+$/.test(ref.id)) {
+      if (ref.path !== '') this.#setActive(ref, open);
       await store.write({ state: [{ key, value: next }] });
       return;
     }
@@ -369,8 +374,9 @@ export class GitlabScraper {
       const deployedAt = lastSuccess.get(env.name) ?? 0;
       const waiting = merged.filter(
         (mr) =>
-          (project.defaultBranch === undefined || mr.target_branch === project.defaultBranch) &&
-          (parseTimestamp(mr.merged_at) ?? 0) > deployedAt,
+          (project.defaultBranch === undefined
+            ? this.#d.trackedRefs.test(mr.target_branch)
+            : mr.target_branch === project.defaultBranch) && (parseTimestamp(mr.merged_at) ?? 0) > deployedAt,
       ).length;
       metrics.undeployed.set(
         { source: 'gitlab', project: project.path, environment: environmentLabel(env.name) },

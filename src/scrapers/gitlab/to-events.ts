@@ -112,6 +112,7 @@ export function pipelineEvents(
       name: j.name,
       stage: j.stage,
       status: GITLAB_JOB_STATUS[j.status] ?? 'waiting',
+      sourceStatus: j.status,
       ref,
       runnerType: gitlabRunnerType(j.runner),
       createdAt: parseTimestamp(j.created_at),
