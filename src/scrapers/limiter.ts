@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import Bottleneck from 'bottleneck';
 import type { ScraperMetrics } from './scraper-metrics.js';
 
@@ -65,8 +66,12 @@ export class ApiLimiter {
   readonly #window: ArrivalWindow;
   readonly #metrics: ScraperMetrics;
   #pausedUntil = 0;
-  /** Cuts every wait short when the limiter stops. */
-  readonly #stopped = new AbortController();
+  /** Cuts every wait short when the limiter stops (each waiting request listens to it). */
+  readonly #stopped = (() => {
+    const controller = new AbortController();
+    setMaxListeners(0, controller.signal);
+    return controller;
+  })();
   /** Answers in a row that refused a request for its rate. */
   #limitedInARow = 0;
 

@@ -404,6 +404,68 @@ describe('GitLab job statuses that fold into one', () => {
   });
 });
 
+describe('GitLab job statuses in any order', () => {
+  it('leave the same delivery_jobs_active series whatever order they arrive in', async () => {
+    const lifecycle = (id: number) => [
+      jobHook({ id, status: 'waiting_for_resource', startedAt: null }),
+      jobHook({ id, status: 'preparing', startedAt: null, runnerType: 'instance_type' }),
+      jobHook({
+        id,
+        status: 'success',
+        startedAt: '2026-11-20T10:00:00Z',
+        duration: 5,
+        runnerType: 'instance_type',
+      }),
+    ];
+    const active = async (hooks: Array<Record<string, unknown>>) => {
+      const app = await startTestApp(ENV);
+      try {
+        for (const hook of hooks) await postGitlab(app.url, hook);
+        return (await getMetrics(app.url))
+          .split('\n')
+          .filter((l) => l.startsWith('delivery_jobs_active{'))
+          .sort();
+      } finally {
+        await app.stop();
+      }
+    };
+    const inOrder = await active(lifecycle(40));
+    assert.deepEqual(await active(lifecycle(40).reverse()), inOrder);
+    assert.ok(inOrder.some((l) => l.includes('runner_type="instance",state="pending"')));
+  });
+});
+
+describe('a project that keeps sending pipelines', () => {
+  it('is still known to send them after a restart, more than 30 days after its first', async () => {
+    const dir = tempDir();
+    const clock = new FakeClock(Date.UTC(2026, 10, 1, 10, 0));
+    const day = 86_400;
+    let app = await startTestApp({ ...ENV, DATA_DIR: dir }, { clock });
+    try {
+      await postGitlab(app.url, pipelineHook({ id: 7400, status: 'running' }));
+      clock.advance(20 * day);
+      await postGitlab(app.url, pipelineHook({ id: 7401, status: 'running' }));
+      clock.advance(15 * day);
+      await app.stop();
+      app = await startTestApp({ ...ENV, DATA_DIR: dir }, { clock });
+      // A job on main whose pipeline is not known yet waits for it (it may be for an external
+      // pull request), as the project sends pipelines.
+      const job = jobHook({
+        id: 7410,
+        status: 'success',
+        pipelineId: 7402,
+        startedAt: '2026-12-06T10:00:00Z',
+        duration: 3,
+      });
+      await postGitlab(app.url, job);
+      assert.doesNotMatch(await getMetrics(app.url), /^delivery_job_runs_total\{[^}]*ref="main"/m);
+    } finally {
+      await app.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('a job whose ref label depends on its pipeline', () => {
   const L = (ref: string) =>
     `delivery_job_runs_total{source="gitlab",project="acme/payments-api",ref="${ref}",stage="test",job="rspec",status="success"}`;
@@ -545,6 +607,40 @@ describe('a job whose ref label depends on its pipeline', () => {
       const text = await getMetrics(again.url);
       const E = 'source="gitlab",project="acme/payments-api",environment="production"';
       assert.equal(sample(text, `delivery_environment_up{${E}}`), 1);
+      assert.equal(sample(text, `delivery_environment_recovery_seconds_count{${E}}`), 1);
+      assert.equal(sample(text, `delivery_environment_recovery_seconds_sum{${E}}`), 3600);
+    } finally {
+      await again.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('ends a review app’s failing streak begun before the upgrade, kept then under its folded label', async () => {
+    const dir = tempDir();
+    const first = await startTestApp({ ...ENV, DATA_DIR: dir });
+    await first.stop();
+    const db = new Database(join(dir, 'delivery-metrics.sqlite'));
+    try {
+      db.prepare('INSERT INTO state (key, value, expires_at) VALUES (?, ?, NULL)').run(
+        'environment:gitlab:101:review/*',
+        JSON.stringify({ h: [[Date.UTC(2026, 10, 20, 10) / 1000, 0, '910', 0]] }),
+      );
+    } finally {
+      db.close();
+    }
+    const again = await startTestApp({ ...ENV, DATA_DIR: dir });
+    try {
+      await postGitlab(
+        again.url,
+        deploymentHook({
+          id: 911,
+          status: 'success',
+          at: '2026-11-20 11:00:00 +0000',
+          environment: 'review/feature-a',
+        }),
+      );
+      const text = await getMetrics(again.url);
+      const E = 'source="gitlab",project="acme/payments-api",environment="review/*"';
       assert.equal(sample(text, `delivery_environment_recovery_seconds_count{${E}}`), 1);
       assert.equal(sample(text, `delivery_environment_recovery_seconds_sum{${E}}`), 3600);
     } finally {

@@ -664,6 +664,16 @@ describe('GitLab webhooks (SPEC sections 4 and 5)', () => {
       assert.equal(sample(text, `delivery_environment_up{${E}}`), 1);
     });
 
+    it('give a folded label the health of the latest review app, whatever order they arrive in', async () => {
+      const hook = (id: number, status: string, at: string, environment: string) =>
+        deploymentHook({ id, status, at: `2026-11-20 ${at}:00 +0000`, environment });
+      // feature-a succeeds at 12:00, after feature-b failed at 10:00: arriving last, b's older
+      // failure must not turn the label red.
+      await send(hook(630, 'success', '12:00', 'review/feature-a'));
+      await send(hook(631, 'failed', '10:00', 'review/feature-b'));
+      assert.equal(sample(await metrics(), `delivery_environment_up{${P},environment="review/*"}`), 1);
+    });
+
     it('give the same health and recovery whatever order the deployments arrive in', async () => {
       // In time: 700 fails at 09:00, 701 fails at 09:30, 702 succeeds at 10:00, 703 fails at
       // 10:30 and 704 at 10:30 too succeeds (same second: the higher id is the later).

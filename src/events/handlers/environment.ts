@@ -55,12 +55,30 @@ export async function applyEnvironment(ctx: HandlerContext, e: DeploymentEvent, 
   const { tx, families: f } = ctx;
   const envLabels = [e.source, e.project.path, env];
   const envKey = `environment:${e.source}:${e.project.id}:${e.environment}`;
-  const h = historyOf(await tx.get<EnvironmentState>(envKey));
+  // Versions before kept one history per label: a review app without its own history yet
+  // starts from it, so a streak begun before an upgrade still ends in a recovery.
+  const labelKey = `environment:${e.source}:${e.project.id}:${env}`;
+  const kept =
+    (await tx.get<EnvironmentState>(envKey)) ??
+    (labelKey === envKey ? undefined : await tx.get<EnvironmentState>(labelKey));
+  const h = historyOf(kept);
   const entry: Finished = [e.at, e.status === 'success' ? 1 : 0, e.deploymentId, 0];
   let at = h.length;
   while (at > 0 && before(entry, h[at - 1] as Finished)) at--;
   h.splice(at, 0, entry);
-  if (at === h.length - 1) tx.set(f.environmentUp, envLabels, entry[1]);
+  if (at === h.length - 1) {
+    if (labelKey === envKey) tx.set(f.environmentUp, envLabels, entry[1]);
+    else {
+      // Several review apps share the label: it follows the latest deployment of any of them.
+      const latestKey = `environment-latest:${e.source}:${e.project.id}:${env}`;
+      const latest = await tx.get<readonly [number, string]>(latestKey);
+      const newer: Finished = [latest?.[0] ?? -Infinity, 0, latest?.[1] ?? '', 0];
+      if (latest === undefined || before(newer, entry)) {
+        tx.set(f.environmentUp, envLabels, entry[1]);
+        tx.put(latestKey, [entry[0], entry[2]]);
+      }
+    }
+  }
   // The success whose recovery this deployment completes: this one, or, for a failure
   // that arrives after it, the next success if its streak was empty until now. A failure
   // that arrives after its streak's success was observed cannot change that observation

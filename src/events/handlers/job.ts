@@ -95,6 +95,8 @@ export async function applyJob(ctx: HandlerContext, e: JobEvent): Promise<EventR
     const active = await tx.get<ActiveEntry>(activeKey(e));
     if (active !== undefined)
       tx.put(activeKey(e), { l: active.l, at: tx.now } satisfies ActiveEntry, TTL.job);
+    // Its own series exists, at 0 unless it is the entry's, whatever order the statuses came in.
+    tx.inc(f.jobsActive, [e.source, e.project.path, e.runnerType, e.status], 0);
   } else if (e.status === 'pending' || e.status === 'running') {
     // Arrived after a later status: it no longer counts, but its series exists at 0, as it
     // would had it arrived in order (which series exist must not depend on the order).

@@ -101,7 +101,10 @@ export async function applyPipeline(ctx: HandlerContext, e: PipelineEvent): Prom
 
   if (known === undefined)
     await release(ctx, deferredKey(e.source, e.project.id, e.pipelineId), st.r, e.name);
-  if (!(await sendsRuns(ctx, e.source, e.project.id))) {
+  // Written again once half its lifetime has passed: a project that keeps sending pipelines
+  // stays one that sends them, across restarts.
+  const marker = await tx.get<{ at: number }>(runsKey(e.source, e.project.id));
+  if (marker === undefined || marker.at < tx.now - TTL.runs / 2) {
     tx.put(runsKey(e.source, e.project.id), { at: tx.now }, TTL.runs);
     ctx.runsSeen.set(runsKey(e.source, e.project.id), true);
   }
