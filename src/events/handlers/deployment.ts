@@ -13,6 +13,8 @@ interface DeploymentState {
   readonly m?: boolean;
   /** Its first final status and when, for a `running` that arrives after it. */
   readonly x?: { readonly s: DeploymentStatus; readonly t: number };
+  /** Its latest final status and when, once it changed after the first (see below). */
+  readonly l?: { readonly s: DeploymentStatus; readonly t: number };
 }
 
 /**
@@ -73,6 +75,22 @@ export async function applyDeployment(ctx: HandlerContext, e: DeploymentEvent): 
     }
     // A canceled deployment leaves the environment on what it ran before.
     if (e.status !== 'canceled') await applyEnvironment(ctx, e, env);
+  } else if (final && st.done && e.status !== 'canceled') {
+    // A later, different final status of a deployment already counted (GitHub takes statuses
+    // at any time; GitLab's API can mark a failed deployment successful): still counted once,
+    // at its first, but the environment now runs what this one says, so its gauges and its
+    // history (a failure followed by this success is a recovery) follow it.
+    const latest = st.l ?? st.x;
+    if (latest !== undefined && e.status !== latest.s && e.at > latest.t) {
+      next.l = { s: e.status, t: e.at };
+      const env = environmentLabel(e.environment);
+      const envLabels = [e.source, e.project.path, env];
+      if (e.status === 'success') {
+        const last = f.environmentLastDeployment.valueOf(envLabels);
+        if (last === undefined || e.at > last) tx.set(f.environmentLastDeployment, envLabels, e.at);
+      }
+      await applyEnvironment(ctx, e, env);
+    }
   }
   tx.put(key, next, TTL.deployment);
   return 'applied';
