@@ -52,7 +52,7 @@ export const DELIVERY_FAMILY_DEFS = {
   pipelineRuns: {
     name: 'delivery_pipeline_runs_total',
     type: 'counter',
-    help: 'Pipeline runs that finished, once per pipeline id, attempt and final status',
+    help: 'Pipeline runs that finished, once per pipeline id, attempt (GitHub) and final status',
     labelNames: [...PIPELINE, 'status'],
   },
   pipelineDuration: {

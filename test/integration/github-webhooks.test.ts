@@ -708,6 +708,10 @@ describe('GitHub webhooks (SPEC sections 4 and 5)', () => {
         assert.equal(res.status, 202, JSON.stringify(res.body));
         assert.equal(res.body.outcome, 'invalid');
       }
+      assert.doesNotMatch(
+        await metrics(),
+        /^delivery_webhook_last_received_timestamp_seconds\{[^}]*project="unknown"/m,
+      );
     });
 
     it('400 for a body that is not JSON, or a form without payload', async () => {

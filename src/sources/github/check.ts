@@ -30,7 +30,8 @@ export const githubCheck: SourceCheck<GithubBody> = {
     );
     if (!ok) return false;
     const repo = (json as { repository?: { full_name?: unknown } } | null)?.repository?.full_name;
-    return typeof repo === 'string' ? repo : (owner ?? 'unknown');
+    // A body naming neither a repository nor an owner (`null`) makes no last-received series.
+    return typeof repo === 'string' ? repo : (owner ?? '');
   },
   parse: (headers, { json }) => parseGithub(headers['x-github-event'] ?? '', json),
 };
