@@ -26,6 +26,19 @@ const ENV = {
   GITLAB_WEBHOOK_TOKEN_202: 'globex-secret',
   GITLAB_WEBHOOK_TOKEN_INITECH: 'initech-group-old,initech-group-new',
 };
+/** Writes one state row into a stopped service's data file, as an earlier version left it. */
+function writeState(dir: string, key: string, value: unknown): void {
+  const db = new Database(join(dir, 'delivery-metrics.sqlite'));
+  try {
+    db.prepare('INSERT INTO state (key, value, expires_at) VALUES (?, ?, NULL)').run(
+      key,
+      JSON.stringify(value),
+    );
+  } finally {
+    db.close();
+  }
+}
+
 const success = (id: number, project = PROJECT) =>
   jobHook({ id, status: 'success', startedAt: '2026-11-20T10:00:00Z', duration: 1, project });
 
@@ -581,19 +594,11 @@ describe('a job whose ref label depends on its pipeline', () => {
     const dir = tempDir();
     const first = await startTestApp({ ...ENV, DATA_DIR: dir });
     await first.stop();
-    const db = new Database(join(dir, 'delivery-metrics.sqlite'));
-    try {
-      // Failing since 09:00, last failure 09:30 (unix seconds).
-      db.prepare('INSERT INTO state (key, value, expires_at) VALUES (?, ?, NULL)').run(
-        'environment:gitlab:101:production',
-        JSON.stringify({
-          t: Date.UTC(2026, 10, 20, 9, 30) / 1000,
-          failingSince: Date.UTC(2026, 10, 20, 9) / 1000,
-        }),
-      );
-    } finally {
-      db.close();
-    }
+    // Failing since 09:00, last failure 09:30 (unix seconds).
+    writeState(dir, 'environment:gitlab:101:production', {
+      t: Date.UTC(2026, 10, 20, 9, 30) / 1000,
+      failingSince: Date.UTC(2026, 10, 20, 9) / 1000,
+    });
     const again = await startTestApp({ ...ENV, DATA_DIR: dir });
     try {
       await postGitlab(
@@ -619,15 +624,9 @@ describe('a job whose ref label depends on its pipeline', () => {
     const dir = tempDir();
     const first = await startTestApp({ ...ENV, DATA_DIR: dir });
     await first.stop();
-    const db = new Database(join(dir, 'delivery-metrics.sqlite'));
-    try {
-      db.prepare('INSERT INTO state (key, value, expires_at) VALUES (?, ?, NULL)').run(
-        'environment:gitlab:101:review/*',
-        JSON.stringify({ h: [[Date.UTC(2026, 10, 20, 10) / 1000, 0, '910', 0]] }),
-      );
-    } finally {
-      db.close();
-    }
+    writeState(dir, 'environment:gitlab:101:review/*', {
+      h: [[Date.UTC(2026, 10, 20, 10) / 1000, 0, '910', 0]],
+    });
     const again = await startTestApp({ ...ENV, DATA_DIR: dir });
     try {
       await postGitlab(
