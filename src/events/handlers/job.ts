@@ -91,15 +91,15 @@ export async function applyJob(ctx: HandlerContext, e: JobEvent): Promise<EventR
       tx.inc(f.jobsActive, labels, 1);
       tx.put(activeKey(e), { l: labels, at: tx.now } satisfies ActiveEntry, TTL.job);
     }
-  } else if (rank === st.r && (e.status === 'pending' || e.status === 'running')) {
-    const active = await tx.get<ActiveEntry>(activeKey(e));
-    if (active !== undefined)
-      tx.put(activeKey(e), { l: active.l, at: tx.now } satisfies ActiveEntry, TTL.job);
-    // Its own series exists, at 0 unless it is the entry's, whatever order the statuses came in.
-    tx.inc(f.jobsActive, [e.source, e.project.path, e.runnerType, e.status], 0);
   } else if (e.status === 'pending' || e.status === 'running') {
-    // Arrived after a later status: it no longer counts, but its series exists at 0, as it
-    // would had it arrived in order (which series exist must not depend on the order).
+    // News of the same rank (GitLab `preparing` after `waiting_for_resource`) keeps the entry.
+    if (rank === st.r) {
+      const active = await tx.get<ActiveEntry>(activeKey(e));
+      if (active !== undefined)
+        tx.put(activeKey(e), { l: active.l, at: tx.now } satisfies ActiveEntry, TTL.job);
+    }
+    // It does not count (again), but its series exists at 0, as it would had the statuses
+    // arrived in order (which series exist must not depend on the order).
     tx.inc(f.jobsActive, [e.source, e.project.path, e.runnerType, e.status], 0);
   }
 
