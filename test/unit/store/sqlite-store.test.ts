@@ -92,6 +92,123 @@ describe('SqliteStore', () => {
     await store.close();
   });
 
+  it('commits on its writer thread: reads see a commit in flight, and an answered one is on disk', async () => {
+    const store = new SqliteStore(dir, clock);
+    await store.whenWriterUp();
+    const db = new Database(join(dir, 'delivery-metrics.sqlite'), { readonly: true });
+    const stored = (key: string) => db.prepare('SELECT value FROM state WHERE key = ?').pluck().get(key);
+    try {
+      const first = store.write({
+        state: [{ key: 's', value: { n: 1 } }],
+        claims: [{ key: 'c', expiresAt: clock.nowSeconds() + 60 }],
+      });
+      // Let the commit leave for the writer thread, then read before its answer.
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(await store.getState('s'), { n: 1 });
+      assert.equal(await store.hasClaim('c'), true);
+      assert.deepEqual(await store.scanState('s'), [{ key: 's', value: { n: 1 } }]);
+      // A later write of the same key, in flight behind the first, wins.
+      const second = store.write({ state: [{ key: 's', value: null }] });
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(await store.getState('s'), undefined);
+      assert.deepEqual(await store.scanState('s'), []);
+      await first;
+      assert.equal(await store.getState('s'), undefined);
+      await second;
+      assert.equal(stored('s'), undefined);
+      await store.write({ state: [{ key: 't', value: 2 }] });
+      assert.equal(stored('t'), '2', 'answered only once in the database');
+      assert.equal(await store.getState('t'), 2);
+    } finally {
+      db.close();
+      await store.close();
+    }
+  });
+
+  it('fails the commits its writer thread held when it stops, commits on this thread meanwhile, and starts it again', async () => {
+    const store = new SqliteStore(dir, clock);
+    await store.whenWriterUp();
+    try {
+      await store.write({ state: [{ key: 'before', value: 1 }] });
+      const lost = store.write({ state: [{ key: 'lost', value: 1 }] });
+      await new Promise((resolve) => setImmediate(resolve));
+      await store.killWriter();
+      // Saved or not, it cannot be answered as saved.
+      await assert.rejects(lost, StoreUnavailableError);
+      await assert.rejects(store.ping(), StoreUnavailableError);
+      await store.write({ state: [{ key: 'meanwhile', value: 2 }] });
+      await store.ping();
+      assert.equal(await store.getState('before'), 1);
+      assert.equal(await store.getState('meanwhile'), 2);
+      // Started again after a second, while writes go on: commits go to it again.
+      let n = 0;
+      let up = false;
+      void store.whenWriterUp().then(() => {
+        up = true;
+      });
+      while (!up) {
+        await store.write({ state: [{ key: `after:${n}`, value: n }] });
+        n++;
+        await sleep(50);
+      }
+      assert.ok(n > 5, `started again after ${n} writes`);
+      const last = store.write({ state: [{ key: 'last', value: 3 }] });
+      await new Promise((resolve) => setImmediate(resolve));
+      await store.killWriter();
+      await assert.rejects(last, StoreUnavailableError, 'the last write went to the new thread');
+      for (let i = 0; i < n; i++) assert.equal(await store.getState(`after:${i}`), i);
+    } finally {
+      await store.close();
+    }
+    const again = new SqliteStore(dir, clock);
+    try {
+      assert.equal(await again.getState('meanwhile'), 2);
+    } finally {
+      await again.close();
+    }
+  });
+
+  it('fails the commits behind one that failed on its writer thread: they were decided on it', async () => {
+    const store = new SqliteStore(dir, clock);
+    await store.whenWriterUp();
+    // Another connection holds the write lock, so the thread waits in its commit of `a` while
+    // `b` reaches it; `a` then fails on its own (a key SQLite refuses), `b` would not.
+    const other = new Database(join(dir, 'delivery-metrics.sqlite'));
+    try {
+      other.exec('BEGIN IMMEDIATE');
+      const a = store.write({
+        state: [
+          { key: null as unknown as string, value: 0 },
+          { key: 'a', value: 1 },
+        ],
+      });
+      await sleep(50);
+      // Decided while `a` was in flight, on what `a` wrote.
+      assert.equal(await store.getState('a'), 1);
+      const b = store.write({ state: [{ key: 'b', value: 2 }] });
+      await sleep(200);
+      other.exec('ROLLBACK');
+      const results = await Promise.allSettled([a, b]);
+      assert.deepEqual(
+        results.map((r) => r.status),
+        ['rejected', 'rejected'],
+      );
+      await sleep(100);
+      assert.equal(await store.getState('a'), undefined);
+      assert.equal(await store.getState('b'), undefined);
+      await assert.rejects(store.ping(), StoreUnavailableError);
+      // Writes made after the failure are taken again.
+      await store.write({ state: [{ key: 'c', value: 3 }] });
+      await store.ping();
+      assert.equal(await store.getState('c'), 3);
+      assert.equal(await store.getState('b'), undefined);
+    } finally {
+      if (other.inTransaction) other.exec('ROLLBACK');
+      other.close();
+      await store.close();
+    }
+  });
+
   it('refuses a second process on the same DATA_DIR with a message saying so', async () => {
     const store = new SqliteStore(dir, clock);
     assert.throws(
