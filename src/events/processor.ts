@@ -54,7 +54,9 @@ export class EventProcessor {
       const tx = this.#tx();
       const deliveryKey = delivery.key === undefined ? undefined : `delivery:${delivery.key}`;
       if (deliveryKey !== undefined && (await tx.claimed(deliveryKey))) {
-        return { outcome: 'duplicate' as const, written: Promise.resolve() };
+        // Answered once the claim is durable: it may still be in a commit in flight, which can
+        // fail (and then this delivery must fail too, to be sent again).
+        return { outcome: 'duplicate' as const, written: this.#deps.store.write({}) };
       }
       const ctx = this.#context(tx);
       let applied = false;

@@ -12,6 +12,7 @@ export class MetricState {
   readonly #store: Store;
   readonly #log: Logger;
   readonly #families = new Map<string, Family>();
+  #reloading: Promise<void> | undefined;
 
   constructor(deps: { store: Store; log: Logger }) {
     this.#store = deps.store;
@@ -70,13 +71,21 @@ export class MetricState {
     try {
       await this.#store.write(batch);
     } catch (err) {
-      try {
-        await this.load();
-      } catch (loadErr) {
-        this.#log.error({ err: loadErr }, 'cannot reload metric state from the store');
-      }
+      await this.#reload();
       throw err;
     }
+  }
+
+  /** One reload for every save refused together (a failed commit fails all of its callers). */
+  #reload(): Promise<void> {
+    this.#reloading ??= this.load()
+      .catch((loadErr: unknown) => {
+        this.#log.error({ err: loadErr }, 'cannot reload metric state from the store');
+      })
+      .finally(() => {
+        this.#reloading = undefined;
+      });
+    return this.#reloading;
   }
 
   /** Every family in text format; with `keep`, only series it accepts. */

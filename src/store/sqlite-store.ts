@@ -161,9 +161,10 @@ export class SqliteStore implements Store {
       {
         done: (through) => this.#saved(through),
         failed: (through, err) => {
+          const first = this.#inFlight[0];
           // Commits the thread refused after an earlier failure were failed then already.
-          if ((this.#inFlight[0]?.n ?? Infinity) > through) return;
-          this.#lose(err);
+          if (first === undefined || first.n > through) return;
+          this.#lose(first.error ?? err);
           this.#writer.resume();
         },
         lost: () => this.#lose(new Error('the store writer thread stopped')),
@@ -365,6 +366,7 @@ export class SqliteStore implements Store {
       this.#deferred = true;
       return;
     }
+    this.#deferred = false;
     // Nothing to do: the writes of this turn were failed (see #lose).
     if (this.#waiters.length === 0) return;
     const commit: Commit = {
@@ -384,7 +386,15 @@ export class SqliteStore implements Store {
       if (gone !== undefined) throw new StoreUnavailableError(gone);
       rows = this.#rows(series, commit);
     } catch (err) {
-      this.#fail(commit.waiters, err);
+      if (this.#inFlight.length === 0) {
+        this.#fail(commit.waiters, err);
+        return;
+      }
+      // Commits are in flight: this one fails in its turn, once they are answered, so that the
+      // callers' reload of memory (MetricState.save) finds them in the database. It also fails
+      // every commit sent after it, which was decided on it: the thread refuses them.
+      this.#inFlight.push({ ...commit, error: err as Error });
+      this.#writer.fail(commit.n, (err as Error).message);
       return;
     }
     if (this.#writer.up) {
@@ -507,6 +517,8 @@ interface Commit {
   readonly state: Map<string, StateWrite>;
   readonly claims: Map<string, number>;
   readonly waiters: Waiter[];
+  /** It failed before it could be handed over (see #commit). */
+  readonly error?: Error;
 }
 
 function encodeValue(v: SeriesValue): string {

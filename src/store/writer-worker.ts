@@ -29,26 +29,37 @@ function commit(): void {
   scheduled = false;
   const writes = queue;
   queue = [];
-  const first = writes[0];
   const last = writes.at(-1);
-  if (first === undefined || last === undefined) return;
-  try {
-    db.exec('BEGIN');
-    for (const w of writes) applyRows(statements, JSON.parse(w.rows) as Rows);
-    db.exec('COMMIT');
-    post({ type: 'done', from: first.n, through: last.n });
-  } catch (err) {
-    if (db.inTransaction) db.exec('ROLLBACK');
-    refusing = true;
-    const { message, code } = err as { message?: unknown; code?: unknown };
-    post({
-      type: 'failed',
-      from: first.n,
-      through: last.n,
-      message: typeof message === 'string' ? message : String(err),
-      ...(typeof code === 'string' ? { code } : {}),
-    });
+  if (last === undefined) return;
+  // A write that failed on the main thread fails here in its turn, with every one after it.
+  const failedAt = writes.findIndex((w) => w.rows === null);
+  const good = failedAt === -1 ? writes : writes.slice(0, failedAt);
+  const first = good[0];
+  const through = good.at(-1);
+  if (first !== undefined && through !== undefined) {
+    try {
+      db.exec('BEGIN');
+      for (const w of good) applyRows(statements, JSON.parse(w.rows ?? '') as Rows);
+      db.exec('COMMIT');
+      post({ type: 'done', from: first.n, through: through.n });
+    } catch (err) {
+      if (db.inTransaction) db.exec('ROLLBACK');
+      refusing = true;
+      const { message, code } = err as { message?: unknown; code?: unknown };
+      post({
+        type: 'failed',
+        from: first.n,
+        through: last.n,
+        message: typeof message === 'string' ? message : String(err),
+        ...(typeof code === 'string' ? { code } : {}),
+      });
+      return;
+    }
   }
+  const failed = writes[failedAt];
+  if (failed === undefined) return;
+  refusing = true;
+  post({ type: 'failed', from: failed.n, through: last.n, message: failed.error ?? 'failed' });
 }
 
 port.on('message', (message: ToWriter) => {

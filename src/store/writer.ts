@@ -16,8 +16,10 @@ export interface WriterData {
 export interface WriteMessage {
   readonly type: 'write';
   readonly n: number;
-  /** `Rows` as JSON. */
-  readonly rows: string;
+  /** `Rows` as JSON; null: this commit failed before it was sent, and fails there in its turn. */
+  readonly rows: string | null;
+  /** Why, when `rows` is null. */
+  readonly error?: string;
 }
 
 export type ToWriter =
@@ -94,6 +96,15 @@ export class StoreWriter {
   send(n: number, rows: Rows): void {
     if (this.#inFlight++ === 0) this.#worker?.ref();
     this.#worker?.postMessage({ type: 'write', n, rows: JSON.stringify(rows) } satisfies ToWriter);
+  }
+
+  /**
+   * Commit `n` failed on the main thread: the thread answers it failed in its turn, after the
+   * commits sent before it, and refuses those sent after it until `resume`.
+   */
+  fail(n: number, error: string): void {
+    if (this.#inFlight++ === 0) this.#worker?.ref();
+    this.#worker?.postMessage({ type: 'write', n, rows: null, error } satisfies ToWriter);
   }
 
   /**
