@@ -54,7 +54,7 @@ export class EventProcessor {
       const tx = this.#tx();
       const deliveryKey = delivery.key === undefined ? undefined : `delivery:${delivery.key}`;
       if (deliveryKey !== undefined && (await tx.claimed(deliveryKey))) {
-        // Answered once the claim is durable: it may still be in a commit in flight, which can
+        // Answered once the claim is durable: it may still be in this turn's commit, which can
         // fail (and then this delivery must fail too, to be sent again).
         return { outcome: 'duplicate' as const, written: this.#deps.store.write({}) };
       }

@@ -24,22 +24,10 @@ export type ToCheckpointer =
 export interface CheckpointerHost {
   /** The thread runs passes (true), or has stopped and the host must checkpoint itself (false). */
   running(running: boolean): void;
-  /**
-   * Start no write transaction until `release`, and call `drained` once none is in progress
-   * (at once, or when the commits already handed to the writer thread are answered).
-   */
-  hold(drained: () => void): void;
+  /** Start no write transaction until `release`. Called between two commits. */
+  hold(): void;
   /** Commits may go on. `restart`: the WAL is all copied, so the next commit starts it over. */
   release(restart: boolean): void;
-}
-
-interface Hold {
-  id: number | undefined;
-  readonly timer: NodeJS.Timeout;
-  /** The host has no commit in progress. */
-  drained: boolean;
-  /** The thread was told `held`. */
-  told: boolean;
 }
 
 /** SQLite's page size (the default) and the header of each WAL frame. */
@@ -92,11 +80,8 @@ export class Checkpointer {
   #restart: NodeJS.Timeout | undefined;
   #closed = false;
   #running = false;
-  /**
-   * The hold in place; its id is undefined while the thread has not yet answered `full`. The
-   * thread is told `held` once it has an id and the host has no commit in progress.
-   */
-  #hold: Hold | undefined;
+  /** The hold in place; its id is undefined while the thread has not yet answered `full`. */
+  #hold: { id: number | undefined; timer: NodeJS.Timeout } | undefined;
   #nextStat = 0;
 
   constructor(file: string, host: CheckpointerHost, log: Logger | undefined) {
@@ -148,19 +133,21 @@ export class Checkpointer {
     } else if (m.type === 'hold') {
       if (this.#closed) return;
       if (this.#hold === undefined) {
+        this.#host.hold();
         const timer = setTimeout(() => {
           worker.postMessage({ type: 'cancel', id: m.id } satisfies ToCheckpointer);
           this.#endHold(false);
         }, HOLD_MAX_MS);
-        this.#startHold({ id: m.id, timer, drained: false, told: false }, worker);
+        this.#hold = { id: m.id, timer };
       } else if (this.#hold.id === undefined) {
         // The thread's answer to `full`, or a hold it asked for before `full` reached it.
         this.#hold.id = m.id;
-        this.#tellHeld(this.#hold, worker);
       } else {
         // Not expected: a hold is in place already. Answered, so the thread asks again later.
         worker.postMessage({ type: 'cancel', id: m.id } satisfies ToCheckpointer);
+        return;
       }
+      worker.postMessage({ type: 'held', id: m.id } satisfies ToCheckpointer);
     } else if (m.type === 'release' && this.#hold?.id === m.id) {
       this.#endHold(m.complete);
     }
@@ -178,24 +165,11 @@ export class Checkpointer {
     this.#nextStat = now + STAT_EVERY_MS;
     const size = statSync(this.#wal, { throwIfNoEntry: false })?.size ?? 0;
     if (size < HARD_BYTES) return;
+    this.#host.hold();
     // No id to cancel: a `hold` that comes after this ends is taken as a new one.
     const timer = setTimeout(() => this.#endHold(false), HARD_HOLD_MAX_MS);
-    this.#startHold({ id: undefined, timer, drained: false, told: false }, worker);
+    this.#hold = { id: undefined, timer };
     worker.postMessage({ type: 'full' } satisfies ToCheckpointer);
-  }
-
-  #startHold(hold: Hold, worker: Worker): void {
-    this.#hold = hold;
-    this.#host.hold(() => {
-      hold.drained = true;
-      this.#tellHeld(hold, worker);
-    });
-  }
-
-  #tellHeld(hold: Hold, worker: Worker): void {
-    if (this.#hold !== hold || hold.id === undefined || !hold.drained || hold.told) return;
-    hold.told = true;
-    worker.postMessage({ type: 'held', id: hold.id } satisfies ToCheckpointer);
   }
 
   #endHold(restart: boolean): void {

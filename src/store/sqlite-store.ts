@@ -5,7 +5,6 @@ import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import { Checkpointer } from './checkpointer.js';
 import { DataDirGuard } from './data-dir-guard.js';
-import { applyRows, PRUNED, prepareWrites, type Rows, type WriteStatements } from './sqlite-writes.js';
 import {
   type SeriesRecord,
   type SeriesValue,
@@ -14,7 +13,6 @@ import {
   StoreUnavailableError,
   type WriteBatch,
 } from './store.js';
-import { StoreWriter } from './writer.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS series (
@@ -62,29 +60,32 @@ export class SqliteStore implements Store {
   readonly #guard: DataDirGuard | undefined;
   readonly #checkpointer: Checkpointer;
   readonly #clock: Clock;
-  readonly #writer: StoreWriter;
   readonly #stmt: {
+    upsertSeries: Database.Statement;
+    deleteSeries: Database.Statement;
+    upsertState: Database.Statement;
+    deleteState: Database.Statement;
     getState: Database.Statement;
     scanState: Database.Statement;
+    upsertClaim: Database.Statement;
     getClaim: Database.Statement;
   };
-  /** Commits on this thread: before the writer thread is up, and while it is started again. */
-  readonly #writes: WriteStatements;
-  /** Per pruned table (PRUNED): the last key of the next slice, and where the previous one ended. */
-  readonly #prune: Array<{ sliceEnd: Database.Statement; from: string }>;
+  /**
+   * Per pruned table (claims, state): the last key of the next slice, the deletes of a slice,
+   * and the last key the previous slice looked at ('' to start at the first).
+   */
+  readonly #prune: Array<{
+    sliceEnd: Database.Statement;
+    deleteUpTo: Database.Statement;
+    deleteRest: Database.Statement;
+    from: string;
+  }>;
   readonly #pruneSlice: number;
   readonly #pruneEveryMs: number;
-  /** Writes of this turn, not yet handed to a commit. */
   #series = new Map<string, SeriesRecord>();
   #state = new Map<string, StateWrite>();
   #claims = new Map<string, number>();
-  #waiters: Waiter[] = [];
-  /**
-   * Commits handed to the writer thread and not yet answered, oldest first. Reads look at their
-   * state and claims before the database: until the answer, this thread's reads may not see them.
-   */
-  #inFlight: Commit[] = [];
-  #sent = 0;
+  #waiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
   #scheduled = false;
   #closed = false;
   #lastError: Error | undefined;
@@ -96,10 +97,10 @@ export class SqliteStore implements Store {
   #endScheduled = false;
   /** The checkpointer asked that no write transaction start (see Checkpointer). */
   #holding = false;
-  /** Called once no commit is in flight, while holding. */
-  #drained: (() => void) | undefined;
   /** A commit came while holding. */
   #deferred = false;
+  /** The WAL is all copied: the next write must not reuse an older read transaction. */
+  #freshRead = false;
 
   constructor(
     dataDir: string,
@@ -143,54 +144,39 @@ export class SqliteStore implements Store {
     }
     const db = this.#db;
     this.#stmt = {
+      upsertSeries: db.prepare('INSERT OR REPLACE INTO series (metric, labels, value) VALUES (?, ?, ?)'),
+      deleteSeries: db.prepare('DELETE FROM series WHERE metric = ? AND labels = ?'),
+      upsertState: db.prepare('INSERT OR REPLACE INTO state (key, value, expires_at) VALUES (?, ?, ?)'),
+      deleteState: db.prepare('DELETE FROM state WHERE key = ?'),
       getState: db.prepare(
         'SELECT value FROM state WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)',
       ),
       scanState: db.prepare(
         'SELECT key, value FROM state WHERE key >= ? AND key < ? AND (expires_at IS NULL OR expires_at > ?)',
       ),
+      upsertClaim: db.prepare('INSERT OR REPLACE INTO claims (key, expires_at) VALUES (?, ?)'),
       getClaim: db.prepare('SELECT 1 FROM claims WHERE key = ? AND expires_at > ?'),
     };
-    this.#writes = prepareWrites(db);
-    this.#prune = PRUNED.map((table) => ({
+    this.#prune = ['claims', 'state'].map((table) => ({
       sliceEnd: db.prepare(`SELECT key FROM ${table} WHERE key > ? ORDER BY key LIMIT 1 OFFSET ?`).pluck(),
+      deleteUpTo: db.prepare(`DELETE FROM ${table} WHERE key > ? AND key <= ? AND expires_at <= ?`),
+      deleteRest: db.prepare(`DELETE FROM ${table} WHERE key > ? AND expires_at <= ?`),
       from: '',
     }));
-    this.#writer = new StoreWriter(
-      { file, autocheckpoint: AUTOCHECKPOINT_FRAMES, walSizeLimit: WAL_SIZE_LIMIT },
-      {
-        done: (through) => this.#saved(through),
-        failed: (through, err) => {
-          const first = this.#inFlight[0];
-          // Commits the thread refused after an earlier failure were failed then already.
-          if (first === undefined || first.n > through) return;
-          this.#lose(first.error ?? err);
-          this.#writer.resume();
-        },
-        lost: () => this.#lose(new Error('the store writer thread stopped')),
-      },
-      options.log,
-    );
     this.#checkpointer = new Checkpointer(
       file,
       {
         // Once the thread runs, no commit here checkpoints; if it stops, SQLite's checkpoints resume.
         running: (running) => {
-          const frames = running ? 0 : AUTOCHECKPOINT_FRAMES;
-          if (!this.#closed) this.#db.pragma(`wal_autocheckpoint = ${frames}`);
-          this.#writer.autocheckpoint(frames);
+          if (!this.#closed) this.#db.pragma(`wal_autocheckpoint = ${running ? 0 : AUTOCHECKPOINT_FRAMES}`);
           if (running) this.#checkpointingStarted();
         },
-        hold: (drained) => {
+        hold: () => {
           this.#holding = true;
-          if (this.#inFlight.length === 0) drained();
-          else this.#drained = drained;
         },
         release: (restart) => {
           this.#holding = false;
-          this.#drained = undefined;
-          // A read begun before the WAL was all copied would keep the next commit from starting it over.
-          if (restart) this.#endRead();
+          if (restart) this.#freshRead = true;
           if (this.#deferred) {
             this.#deferred = false;
             this.#commit();
@@ -204,16 +190,6 @@ export class SqliteStore implements Store {
   /** Resolves once the checkpointer thread runs (tests wait for it; the service need not). */
   whenCheckpointing(): Promise<void> {
     return this.#checkpointing;
-  }
-
-  /** Resolves once commits go to the writer thread (tests wait for it; the service need not). */
-  whenWriterUp(): Promise<void> {
-    return this.#writer.whenUp();
-  }
-
-  /** Tests: stops the writer thread as a crash would; it is started again a second later. */
-  killWriter(): Promise<void> {
-    return this.#writer.terminate();
   }
 
   async ping(): Promise<void> {
@@ -266,9 +242,7 @@ export class SqliteStore implements Store {
 
   #hasClaim(key: string): boolean {
     if (this.#closed) throw new StoreUnavailableError('the store is closed');
-    let pending = this.#claims.get(key);
-    for (let i = this.#inFlight.length - 1; pending === undefined && i >= 0; i--)
-      pending = this.#inFlight[i]?.claims.get(key);
+    const pending = this.#claims.get(key);
     if (pending !== undefined) return pending > this.#clock.nowSeconds();
     this.#read();
     return this.#stmt.getClaim.get(key, this.#clock.nowSeconds()) !== undefined;
@@ -276,9 +250,7 @@ export class SqliteStore implements Store {
 
   #getState(key: string): unknown {
     if (this.#closed) throw new StoreUnavailableError('the store is closed');
-    let pending = this.#state.get(key);
-    for (let i = this.#inFlight.length - 1; pending === undefined && i >= 0; i--)
-      pending = this.#inFlight[i]?.state.get(key);
+    const pending = this.#state.get(key);
     if (pending !== undefined) return pending.value === null ? undefined : pending.value;
     this.#read();
     const row = this.#stmt.getState.get(key, this.#clock.nowSeconds()) as { value: string } | undefined;
@@ -292,13 +264,11 @@ export class SqliteStore implements Store {
       value: string;
     }>;
     const found = new Map(rows.map((r) => [r.key, JSON.parse(r.value) as unknown]));
-    // Writes still in flight count too, the latest last.
-    for (const writes of [...this.#inFlight.map((c) => c.state), this.#state]) {
-      for (const [key, w] of writes) {
-        if (!key.startsWith(prefix)) continue;
-        if (w.value === null) found.delete(key);
-        else found.set(key, w.value);
-      }
+    // Writes still in flight count too.
+    for (const [key, w] of this.#state) {
+      if (!key.startsWith(prefix)) continue;
+      if (w.value === null) found.delete(key);
+      else found.set(key, w.value);
     }
     return [...found].map(([key, value]) => ({ key, value }));
   }
@@ -315,17 +285,12 @@ export class SqliteStore implements Store {
       this.#endScheduled = true;
       setImmediate(() => {
         this.#endScheduled = false;
-        this.#endRead();
+        try {
+          if (this.#db.open && this.#db.inTransaction) this.#db.exec('COMMIT');
+        } catch {
+          // Nothing was written in it; the next read or commit finds the connection as it is.
+        }
       });
-    }
-  }
-
-  /** Ends this turn's read transaction, if one is open: the next read sees every commit. */
-  #endRead(): void {
-    try {
-      if (this.#db.open && this.#db.inTransaction) this.#db.exec('COMMIT');
-    } catch {
-      // Nothing was written in it; the next read or commit finds the connection as it is.
     }
   }
 
@@ -347,17 +312,10 @@ export class SqliteStore implements Store {
   }
 
   async flush(): Promise<void> {
-    if (this.#waiters.length > 0 || this.#scheduled || this.#deferred) {
-      await new Promise<void>((resolve) => {
-        this.#waiters.push({ resolve, reject: () => resolve() });
-      });
-    }
-    const last = this.#inFlight.at(-1);
-    if (last !== undefined) {
-      await new Promise<void>((resolve) => {
-        last.waiters.push({ resolve, reject: () => resolve() });
-      });
-    }
+    if (this.#waiters.length === 0) return;
+    await new Promise<void>((resolve) => {
+      this.#waiters.push({ resolve, reject: () => resolve() });
+    });
   }
 
   #commit(): void {
@@ -367,158 +325,75 @@ export class SqliteStore implements Store {
       return;
     }
     this.#deferred = false;
-    // Nothing to do: the writes of this turn were failed (see #lose).
-    if (this.#waiters.length === 0) return;
-    const commit: Commit = {
-      n: ++this.#sent,
-      state: this.#state,
-      claims: this.#claims,
-      waiters: this.#waiters,
-    };
+    // SQLite starts the WAL over in a write whose read began with all of the WAL copied.
+    if (this.#freshRead && this.#db.inTransaction) this.#db.exec('COMMIT');
+    this.#freshRead = false;
+    const waiters = this.#waiters;
     const series = this.#series;
+    const state = this.#state;
+    const claims = this.#claims;
     this.#waiters = [];
     this.#series = new Map();
     this.#state = new Map();
     this.#claims = new Map();
-    let rows: Rows;
+    const now = this.#clock.nowSeconds();
     try {
       const gone = this.#guard?.problem();
       if (gone !== undefined) throw new StoreUnavailableError(gone);
-      rows = this.#rows(series, commit);
-    } catch (err) {
-      if (this.#inFlight.length === 0) {
-        this.#fail(commit.waiters, err);
-        return;
+      // Inside the turn's read transaction, if one is open: it becomes the write.
+      if (!this.#db.inTransaction) this.#db.exec('BEGIN');
+      for (const s of series.values()) {
+        const labels = JSON.stringify(s.labels);
+        if (s.value === null) this.#stmt.deleteSeries.run(s.metric, labels);
+        else this.#stmt.upsertSeries.run(s.metric, labels, encodeValue(s.value));
       }
-      // Commits are in flight: this one fails in its turn, once they are answered, so that the
-      // callers' reload of memory (MetricState.save) finds them in the database. It also fails
-      // every commit sent after it, which was decided on it: the thread refuses them.
-      this.#inFlight.push({ ...commit, error: err as Error });
-      this.#writer.fail(commit.n, (err as Error).message);
-      return;
-    }
-    if (this.#writer.up) {
-      this.#inFlight.push(commit);
-      this.#writer.send(commit.n, rows);
-      return;
-    }
-    // On this thread, while the writer thread is not up. Not inside this turn's read transaction:
-    // a writer thread that stopped may have committed since it began, and SQLite refuses a
-    // write on an older snapshot. (SQLite also starts the WAL over only in a write whose read
-    // began after all of it was copied.)
-    this.#endRead();
-    try {
-      this.#db.exec('BEGIN');
-      applyRows(this.#writes, rows);
+      for (const w of state.values()) {
+        if (w.value === null) this.#stmt.deleteState.run(w.key);
+        else this.#stmt.upsertState.run(w.key, JSON.stringify(w.value), w.expiresAt ?? null);
+      }
+      for (const [key, expiresAt] of claims) this.#stmt.upsertClaim.run(key, expiresAt);
+      const at = performance.now();
+      if (at - this.#lastPrune >= this.#pruneEveryMs) {
+        this.#lastPrune = at;
+        this.#pruneSliceOf(now);
+      }
       this.#db.exec('COMMIT');
+      this.#lastError = undefined;
     } catch (err) {
       if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
-      this.#fail(commit.waiters, err);
+      this.#lastError = err as Error;
+      const failure =
+        err instanceof StoreUnavailableError
+          ? err
+          : new StoreUnavailableError('the store could not save the change', { cause: err });
+      for (const w of waiters) w.reject(failure);
       return;
     }
-    this.#lastError = undefined;
     this.#checkpointer.committed();
-    for (const w of commit.waiters) w.resolve();
+    for (const w of waiters) w.resolve();
   }
 
-  /** Encodes one commit's writes, and the slice of keys its pruning looks at, if it is time. */
-  #rows(series: Map<string, SeriesRecord>, commit: Commit): Rows {
-    const rows: Rows = { series: [], state: [], claims: [], prune: undefined, now: this.#clock.nowSeconds() };
-    for (const s of series.values()) {
-      rows.series.push(s.metric, JSON.stringify(s.labels), s.value === null ? null : encodeValue(s.value));
-    }
-    for (const w of commit.state.values()) {
-      rows.state.push(w.key, w.value === null ? null : JSON.stringify(w.value), w.expiresAt ?? null);
-    }
-    for (const [key, expiresAt] of commit.claims) rows.claims.push(key, expiresAt);
-    const at = performance.now();
-    if (at - this.#lastPrune < this.#pruneEveryMs) return rows;
-    this.#lastPrune = at;
-    this.#read();
-    const prune: Array<string | null> = [];
+  /** Deletes the expired rows among the next slice of keys of each pruned table (see PRUNE_SLICE). */
+  #pruneSliceOf(now: number): void {
     for (const table of this.#prune) {
       const end = table.sliceEnd.get(table.from, this.#pruneSlice - 1) as string | undefined;
-      prune.push(table.from, end ?? null);
+      if (end === undefined) table.deleteRest.run(table.from, now);
+      else table.deleteUpTo.run(table.from, end, now);
       table.from = end ?? '';
     }
-    return { ...rows, prune };
-  }
-
-  /** The writer thread committed every commit up to `through`. */
-  #saved(through: number): void {
-    // This thread's open read began before those commits: the next read must see them.
-    this.#endRead();
-    this.#lastError = undefined;
-    while ((this.#inFlight[0]?.n ?? Infinity) <= through) {
-      for (const w of this.#inFlight.shift()?.waiters ?? []) w.resolve();
-    }
-    this.#checkpointer.committed();
-    this.#whenDrained();
-  }
-
-  /**
-   * A commit of the writer thread failed, or the thread stopped. Every commit in flight fails,
-   * and so do the writes not yet handed over: each was decided on state that included the
-   * failed one (its reads saw the commits in flight). Their callers set memory back to what
-   * the store holds (MetricState.save) and answer 503; a redelivery then starts from there.
-   */
-  #lose(err: Error): void {
-    this.#endRead();
-    const waiters = [...this.#inFlight.flatMap((c) => c.waiters), ...this.#waiters];
-    this.#inFlight = [];
-    this.#waiters = [];
-    this.#series = new Map();
-    this.#state = new Map();
-    this.#claims = new Map();
-    this.#fail(waiters, err);
-    this.#whenDrained();
-  }
-
-  #whenDrained(): void {
-    if (this.#inFlight.length > 0 || this.#drained === undefined) return;
-    const drained = this.#drained;
-    this.#drained = undefined;
-    drained();
-  }
-
-  #fail(waiters: readonly Waiter[], err: unknown): void {
-    this.#lastError = err as Error;
-    const failure =
-      err instanceof StoreUnavailableError
-        ? err
-        : new StoreUnavailableError('the store could not save the change', { cause: err });
-    for (const w of waiters) w.reject(failure);
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#holding = false;
-    this.#drained = undefined;
     if (this.#scheduled || this.#deferred) this.#commit();
-    this.#closed = true;
-    await this.flush();
-    await this.#writer.close();
     if (this.#db.inTransaction) this.#db.exec('COMMIT');
+    this.#closed = true;
     await this.#checkpointer.close();
     // The last connection to close copies what is left of the WAL and removes it.
     this.#db.close();
     this.#guard?.close();
   }
-}
-
-interface Waiter {
-  readonly resolve: () => void;
-  readonly reject: (err: Error) => void;
-}
-
-/** One commit: its state and claims (reads look at them until it is answered) and its callers. */
-interface Commit {
-  readonly n: number;
-  readonly state: Map<string, StateWrite>;
-  readonly claims: Map<string, number>;
-  readonly waiters: Waiter[];
-  /** It failed before it could be handed over (see #commit). */
-  readonly error?: Error;
 }
 
 function encodeValue(v: SeriesValue): string {
