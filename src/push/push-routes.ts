@@ -30,6 +30,13 @@ const OUTCOME_OF_STATUS: Record<number, string> = {
   503: 'unavailable',
 };
 
+/** Not found, but the metric is: the operation is not one there is. */
+class UnknownOperationError extends HttpError {
+  constructor(op: string) {
+    super(404, `unknown operation '${op}': use observe, inc, dec or set`);
+  }
+}
+
 /** SPEC section 6: `/api/<metric>/<op>`, `DELETE /api/<metric>`, `GET /api`. */
 export function pushRoutes(router: Router, deps: Deps): void {
   const catalogJson = describeCatalog(deps.catalog);
@@ -40,9 +47,7 @@ export function pushRoutes(router: Router, deps: Deps): void {
   router.post('/api/:metric/:op', (ctx) =>
     counted(ctx, deps, async (def) => {
       const op = ctx.params.op as PushOperation;
-      if (!PUSH_OPERATIONS.includes(op)) {
-        throw new HttpError(404, `unknown operation '${ctx.params.op}': use observe, inc, dec or set`);
-      }
+      if (!PUSH_OPERATIONS.includes(op)) throw new UnknownOperationError(ctx.params.op ?? '');
       // `inc?value=5` must not count 1 with a 200: fields come in the body only (SPEC section 6).
       if (ctx.querystring !== '') {
         throw new HttpError(
@@ -58,7 +63,20 @@ export function pushRoutes(router: Router, deps: Deps): void {
     }),
   );
 
-  router.delete('/api/:metric', (ctx) => counted(ctx, deps, (def) => deps.push.reset(def)));
+  router.delete('/api/:metric', (ctx) =>
+    counted(ctx, deps, async (def) => {
+      // DELETE clears the whole metric. Someone who adds `-d labels=a` or `?labels=a` means one
+      // series: that is refused rather than taken as "all of them".
+      const body = await readRawBody(ctx.req, MAX_PUSH_BODY);
+      if (ctx.querystring !== '' || body.length > 0) {
+        throw new HttpError(
+          400,
+          'DELETE resets the whole metric and takes no fields; to change one series, POST to it',
+        );
+      }
+      await deps.push.reset(def);
+    }),
+  );
 }
 
 /** Authenticates, finds the metric, runs `work`, answers, and counts the outcome. */
@@ -86,6 +104,8 @@ async function counted(
     if (err instanceof SeriesBudgetError) {
       outcome = 'dropped';
       deps.metrics.seriesDropped.inc({ metric: err.metric });
+    } else if (err instanceof UnknownOperationError) {
+      outcome = 'invalid';
     } else {
       outcome = OUTCOME_OF_STATUS[(err as { status?: number }).status ?? 500] ?? 'error';
     }

@@ -107,19 +107,33 @@ export class PushService {
 }
 
 function parseValue(raw: unknown, fallback: number | undefined): number {
-  if (raw === undefined || raw === '' || raw === null) {
+  // Only a value left out takes the default: an empty one (`-F value=$COUNT` with COUNT unset)
+  // is a mistake, and counting 1 for it would hide that.
+  if (raw === undefined) {
     if (fallback === undefined) throw new HttpError(400, 'value is required');
     return fallback;
   }
+  if (raw === '' || raw === null)
+    throw new HttpError(400, 'value is empty: leave the field out or send a number');
   const n =
     typeof raw === 'number'
       ? raw
       : typeof raw === 'string' && NUMBER.test(raw.trim())
         ? Number(raw)
         : Number.NaN;
-  if (!Number.isFinite(n)) throw new HttpError(400, `value ${JSON.stringify(raw)} is not a finite number`);
+  if (!Number.isFinite(n)) {
+    // JSON numbers too large for a double arrive as Infinity, which JSON.stringify writes as null.
+    const shown = typeof raw === 'number' ? String(raw) : JSON.stringify(raw);
+    throw new HttpError(400, `value ${shown} is not a finite number`);
+  }
   return n;
 }
+
+/**
+ * Longest label value a push may create. A label value is written out on every scrape for as
+ * long as its series lives; a 100 KB one (a log line pasted by mistake) would be too.
+ */
+const MAX_LABEL_LENGTH = 1024;
 
 /** Positional (`a,b` or `["a","b"]`) or, in JSON, by name (`{"target":"a"}`). */
 function resolveLabels(def: PushMetricDef, raw: unknown): string[] {
@@ -145,6 +159,9 @@ function resolveLabels(def: PushMetricDef, raw: unknown): string[] {
   def.labels.forEach((name, i) => {
     const v = values[i] as string;
     if (v === '') throw new HttpError(400, `label ${name} is empty`);
+    if (v.length > MAX_LABEL_LENGTH) {
+      throw new HttpError(400, `label ${name} is longer than ${MAX_LABEL_LENGTH} characters`);
+    }
     const allowed = def.values[name];
     if (allowed !== undefined && !allowed.includes(v)) {
       throw new HttpError(400, `label ${name} must be one of ${allowed.join(', ')}; got '${v}'`);

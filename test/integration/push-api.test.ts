@@ -145,6 +145,18 @@ describe('push API (SPEC section 6)', () => {
         /only goes up/,
       ],
       [
+        'an empty value, as `-F value=$COUNT` sends with COUNT unset',
+        'builds_total/inc',
+        { value: '', labels: 'p,success' },
+        /value is empty/,
+      ],
+      [
+        'a label value longer than 1024 characters',
+        'queue_depth/set',
+        { value: '1', labels: 'x'.repeat(1025) },
+        /label project is longer than 1024 characters/,
+      ],
+      [
         'an unknown field',
         'builds_total/inc',
         { labels: 'p,success', colour: 'red' },
@@ -167,6 +179,19 @@ describe('push API (SPEC section 6)', () => {
       assert.equal(res.status, 400);
       assert.match(((await res.json()) as { error: string }).error, /query string/);
       assert.equal(sample(await getMetrics(app.url), 'delivery_plain_total'), undefined);
+    });
+
+    it('for a JSON value that is null, or too large for a number (named as sent)', async () => {
+      const empty = await pushJson(app.url, '/api/builds_total/inc', { value: null, labels: 'p,success' });
+      assert.equal(empty.status, 400);
+      assert.match(empty.body.error ?? '', /value is empty/);
+      const huge = await pushJson(app.url, '/api/builds_total/inc', '{"value":1e400,"labels":"p,success"}');
+      assert.equal(huge.status, 400);
+      assert.equal(huge.body.error, 'value Infinity is not a finite number');
+      assert.equal(
+        sample(await getMetrics(app.url), 'delivery_builds_total{project="p",result="success"}'),
+        undefined,
+      );
     });
 
     it('for JSON that does not parse', async () => {
@@ -280,6 +305,12 @@ describe('push API (SPEC section 6)', () => {
     // Names outside the catalog are not label values: they would be unbounded.
     const text = await getMetrics(app.url);
     assert.equal(sample(text, 'delivery_push_requests_total{metric="unknown",outcome="unknown_metric"}'), 1);
+    // The metric exists: an operation it lacks is a bad request, not an unknown metric.
+    assert.equal(sample(text, 'delivery_push_requests_total{metric="queue_depth",outcome="invalid"}'), 1);
+    assert.equal(
+      sample(text, 'delivery_push_requests_total{metric="queue_depth",outcome="unknown_metric"}'),
+      undefined,
+    );
   });
 
   it('answers 415 for a content type it cannot read', async () => {
@@ -313,6 +344,23 @@ describe('push API (SPEC section 6)', () => {
     assert.equal(sample(text, 'delivery_push_requests_total{metric="limited_total",outcome="dropped"}'), 2);
     assert.equal(sample(text, 'delivery_limited_total{name="a"}'), 2);
     assert.equal(sample(text, 'delivery_limited_total{name="c"}'), undefined);
+  });
+
+  it('DELETE with fields is refused: it would clear every series of the metric, not the one named', async () => {
+    await push(app.url, '/api/queue_depth/set', { value: '3', labels: 'p' });
+    const withBody = await fetch(`${app.url}/api/queue_depth`, {
+      method: 'DELETE',
+      headers: { 'X-Private-Token': TOKEN, 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: 'labels=p',
+    });
+    assert.equal(withBody.status, 400);
+    assert.match(((await withBody.json()) as { error: string }).error, /takes no fields/);
+    const withQuery = await fetch(`${app.url}/api/queue_depth?labels=p`, {
+      method: 'DELETE',
+      headers: { 'X-Private-Token': TOKEN },
+    });
+    assert.equal(withQuery.status, 400);
+    assert.equal(sample(await getMetrics(app.url), 'delivery_queue_depth{project="p"}'), 3);
   });
 
   it('DELETE clears a metric, and a cartesian one comes back with every combination at 0', async () => {

@@ -235,6 +235,43 @@ describe('loadConfig: settings that could never work', () => {
 });
 
 describe('loadConfig: a catalog that clashes with built-in metrics', () => {
+  it('names a metric whose lines another metric writes too, which would break /metrics', () => {
+    const dir = tempDir();
+    const catalog = join(dir, 'catalog.yaml');
+    writeFileSync(
+      catalog,
+      [
+        'metrics:',
+        // The webhook histogram writes delivery_deployment_duration_seconds_count.
+        '  deployment_duration_seconds_count: {type: gauge, help: h}',
+        // OpenMetrics names the counter delivery_job_runs_total's family delivery_job_runs.
+        '  job_runs: {type: gauge, help: h}',
+        // One of the scrapers' own metrics.
+        '  scrape_errors_total: {type: counter, help: h}',
+        // Each other: the counter a_total and the gauge a.
+        '  a_total: {type: counter, help: h}',
+        '  a: {type: gauge, help: h}',
+        '  fine_seconds: {type: histogram, help: h}',
+        '',
+      ].join('\n'),
+    );
+    assert.throws(
+      () => loadConfig({ METRICS_CATALOG: catalog }),
+      (err: unknown) => {
+        if (!(err instanceof ConfigError)) return false;
+        const messages = err.problems.map((p) => p.message);
+        assert.deepEqual(messages, [
+          "scrape_errors_total: delivery_scrape_errors_total is one of the service's own metrics; choose another name",
+          'deployment_duration_seconds_count: delivery_deployment_duration_seconds_count would be served as delivery_deployment_duration_seconds_count, a name delivery_deployment_duration_seconds uses too; choose another name',
+          'job_runs: delivery_job_runs would be served as delivery_job_runs, a name delivery_job_runs_total uses too; choose another name',
+          'a_total: delivery_a_total would be served as delivery_a, a name delivery_a uses too; choose another name',
+          'a: delivery_a would be served as delivery_a, a name delivery_a_total uses too; choose another name',
+        ]);
+        return true;
+      },
+    );
+  });
+
   it('names each clash', () => {
     const dir = tempDir();
     const catalog = join(dir, 'catalog.yaml');
