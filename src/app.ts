@@ -9,6 +9,7 @@ import { errorMiddleware } from './http/error-middleware.js';
 import { type FastRoute, withFastRoutes } from './http/fast-routes.js';
 import { healthRoutes } from './http/health-routes.js';
 import { metricsRoutes } from './http/metrics-routes.js';
+import type { LastReceived } from './metrics/last-received.js';
 import type { MetricState } from './metrics/metric-state.js';
 import type { ServiceMetrics } from './metrics/service-metrics.js';
 import type { Catalog } from './push/catalog.js';
@@ -28,6 +29,7 @@ export interface AppDeps {
   registry: Registry;
   state: MetricState;
   metrics: ServiceMetrics;
+  lastReceived: LastReceived;
   catalog: Catalog;
   push: PushService;
   secrets: Secrets;

@@ -5,6 +5,7 @@ import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import { EventProcessor } from './events/processor.js';
 import { defineDeliveryFamilies } from './metrics/delivery-families.js';
+import { defineLastReceived } from './metrics/last-received.js';
 import { MetricState } from './metrics/metric-state.js';
 import { createServiceMetrics } from './metrics/service-metrics.js';
 import { PushService } from './push/push-service.js';
@@ -26,6 +27,8 @@ export async function backfill(
     const metrics = createServiceMetrics(registry);
     const state = new MetricState({ store, log: deps.log });
     const families = defineDeliveryFamilies(state);
+    // Not changed here, but defined so that its stored series are not reported as unknown.
+    defineLastReceived(state);
     new PushService({ catalog: config.catalog, state });
     await state.load();
     const processor = new EventProcessor({

@@ -7,6 +7,7 @@ import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import { EventProcessor } from './events/processor.js';
 import { defineDeliveryFamilies } from './metrics/delivery-families.js';
+import { LastReceived } from './metrics/last-received.js';
 import { MetricState } from './metrics/metric-state.js';
 import { createServiceMetrics } from './metrics/service-metrics.js';
 import { PushService } from './push/push-service.js';
@@ -53,6 +54,12 @@ export async function startService(
   const state = new MetricState({ store, log: log.child({ component: 'state' }) });
   // Event metrics first: their HELP text covers the name they share with the push catalog.
   const families = defineDeliveryFamilies(state);
+  const lastReceived = new LastReceived({
+    state,
+    store,
+    log: log.child({ component: 'last-received' }),
+    onDropped: (metric) => metrics.seriesDropped.inc({ metric }),
+  });
   const push = new PushService({ catalog: config.catalog, state });
   await state.load();
   const processor = new EventProcessor({
@@ -96,6 +103,7 @@ export async function startService(
     registry,
     state,
     metrics,
+    lastReceived,
     catalog: config.catalog,
     push,
     secrets: config.secrets,
@@ -128,6 +136,7 @@ export async function startService(
   const { port } = server.address() as AddressInfo;
   log.info({ port, host: config.listen.host ?? '0.0.0.0', store: store.kind }, 'listening');
   if (deps.scrape !== false) scrapers.start();
+  lastReceived.start();
 
   let stopping: Promise<void> | undefined;
   const stop = () => {
@@ -144,6 +153,8 @@ export async function startService(
       clearInterval(idle);
       clearTimeout(cut);
       await checker.close();
+      // Requests are answered (or cut): save the last timestamps before the store closes.
+      await lastReceived.stop();
       await store.flush();
       await store.close();
       config.secrets.close();

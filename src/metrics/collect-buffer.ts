@@ -1,15 +1,15 @@
-import type { Counter, Gauge } from 'prom-client';
+import type { Counter } from 'prom-client';
 
 /**
- * Per-request counting for prom-client counters and gauges, without prom-client on the hot
- * path: prom-client hashes the label object on every `inc` and `set`, even through a child of
+ * Per-request counting for prom-client counters, without prom-client on the hot path:
+ * prom-client hashes the label object on every `inc`, even through a child of
  * `labels()`, which cost ~2.5 µs a webhook. These keep plain numbers under a key the caller
  * already has and hand them to prom-client when the registry is collected (every scrape and
  * every read of the metric), so what is exposed is the same.
  */
 interface Entry {
   readonly labels: Record<string, string>;
-  /** Counter: not yet added. Gauge: the latest value. */
+  /** Not yet added to the counter. */
   value: number;
   dirty: boolean;
 }
@@ -68,29 +68,5 @@ export class CounterBuffer extends CollectBuffer {
   protected flush(e: Entry): void {
     this.#counter.inc(e.labels, e.value);
     e.value = 0;
-  }
-}
-
-/** Latest values for a prom-client Gauge; `drain()` from its `collect`. */
-export class GaugeBuffer extends CollectBuffer {
-  readonly #gauge: Gauge;
-
-  constructor(gauge: Gauge, limit = 10_000) {
-    super(limit);
-    this.#gauge = gauge;
-  }
-
-  set(key: string, labels: () => Record<string, string>, value: number): void {
-    const e = this.entry(key, labels);
-    if (e === undefined) {
-      this.#gauge.set(labels(), value);
-      return;
-    }
-    e.value = value;
-    e.dirty = true;
-  }
-
-  protected flush(e: Entry): void {
-    this.#gauge.set(e.labels, e.value);
   }
 }

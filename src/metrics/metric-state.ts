@@ -12,6 +12,8 @@ export class MetricState {
   readonly #store: Store;
   readonly #log: Logger;
   readonly #families = new Map<string, Family>();
+  /** Families saved by their owner in the background (see `define`): left alone by a reload. */
+  readonly #background = new Set<string>();
   #reloading: Promise<void> | undefined;
 
   constructor(deps: { store: Store; log: Logger }) {
@@ -19,13 +21,21 @@ export class MetricState {
     this.#log = deps.log;
   }
 
-  /** The view of `def.name` with `def.labelNames`; throws FamilyConflictError on a clash. */
-  define(def: FamilyDef): FamilyView {
+  /**
+   * The view of `def.name` with `def.labelNames`; throws FamilyConflictError on a clash.
+   *
+   * `savedInBackground`: the owner writes its series to the store itself, later than it changes
+   * them (see last-received.ts), so memory is ahead of the store by design. Such a family is
+   * restored by `load` at start but left as it is when a refused `save` of other families sets
+   * memory back: reloading it would undo changes that are still waiting to be written.
+   */
+  define(def: FamilyDef, options: { savedInBackground?: boolean } = {}): FamilyView {
     let family = this.#families.get(def.name);
     if (family === undefined) {
       family = new Family(def);
       this.#families.set(def.name, family);
     }
+    if (options.savedInBackground === true) this.#background.add(def.name);
     return family.view(def);
   }
 
@@ -38,13 +48,23 @@ export class MetricState {
   }
 
   /** Restores every stored series that still fits its definition. */
-  async load(): Promise<void> {
+  load(): Promise<void> {
+    return this.#restore(true);
+  }
+
+  /** `load`, but with `all` false the families saved in the background keep their memory. */
+  async #restore(all: boolean): Promise<void> {
     const records = await this.#store.loadSeries();
-    for (const f of this.#families.values()) f.clearAll();
+    const kept = (name: string) => !all && this.#background.has(name);
+    for (const f of this.#families.values()) if (!kept(f.name)) f.clearAll();
     const skipped = new Map<string, number>();
+    let restored = 0;
     for (const record of records) {
+      if (kept(record.metric)) continue;
       const family = this.#families.get(record.metric);
-      if (family === undefined || !family.restore(record)) {
+      if (family !== undefined && family.restore(record)) {
+        restored++;
+      } else {
         skipped.set(record.metric, (skipped.get(record.metric) ?? 0) + 1);
       }
     }
@@ -56,10 +76,7 @@ export class MetricState {
         'stored series no longer match the metric definition; not served',
       );
     }
-    this.#log.info(
-      { series: records.length - [...skipped.values()].reduce((a, b) => a + b, 0) },
-      'metric state loaded',
-    );
+    this.#log.info({ series: restored }, 'metric state loaded');
   }
 
   /**
@@ -78,7 +95,7 @@ export class MetricState {
 
   /** One reload for every save refused together (a failed commit fails all of its callers). */
   #reload(): Promise<void> {
-    this.#reloading ??= this.load()
+    this.#reloading ??= this.#restore(false)
       .catch((loadErr: unknown) => {
         this.#log.error({ err: loadErr }, 'cannot reload metric state from the store');
       })

@@ -1,11 +1,12 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, type Registry } from 'prom-client';
-import { CounterBuffer, GaugeBuffer } from './collect-buffer.js';
+import { Counter, collectDefaultMetrics, Histogram, type Registry } from 'prom-client';
+import { CounterBuffer } from './collect-buffer.js';
+import { LAST_RECEIVED_DEF } from './last-received.js';
 
 /** Names the service's own metrics take: a catalog metric may not take one of them. */
 export const SERVICE_METRIC_NAMES = [
   'delivery_webhook_requests_total',
   'delivery_webhook_processing_seconds',
-  'delivery_webhook_last_received_timestamp_seconds',
+  LAST_RECEIVED_DEF.name,
   'delivery_push_requests_total',
   'delivery_series_dropped_total',
   'delivery_experiments_total',
@@ -14,6 +15,8 @@ export const SERVICE_METRIC_NAMES = [
 /**
  * The service's own health (SPEC section 5). These are ordinary prom-client metrics: they
  * describe this process, so they start from zero with it, as Prometheus counters may.
+ * `delivery_webhook_last_received_timestamp_seconds` is the exception: it must outlive the
+ * process to show a hook that went silent, so it is a durable family (see last-received.ts).
  */
 export function createServiceMetrics(registry: Registry) {
   const registers = [registry];
@@ -36,14 +39,6 @@ export function createServiceMetrics(registry: Registry) {
     collect: (): void => webhookRequestCounts.drain(),
   });
   const webhookRequestCounts: CounterBuffer = new CounterBuffer(webhookRequests);
-  const webhookLastReceived: Gauge<'source' | 'project'> = new Gauge({
-    name: 'delivery_webhook_last_received_timestamp_seconds',
-    help: 'When the last authentic webhook of a project arrived (a disabled hook shows as silence)',
-    labelNames: ['source', 'project'] as const,
-    registers,
-    collect: (): void => webhookLastReceivedValues.drain(),
-  });
-  const webhookLastReceivedValues: GaugeBuffer = new GaugeBuffer(webhookLastReceived);
   return {
     webhookRequests: webhookRequestCounts,
     webhookProcessing: new Histogram({
@@ -53,7 +48,6 @@ export function createServiceMetrics(registry: Registry) {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     }),
-    webhookLastReceived: webhookLastReceivedValues,
     pushRequests: new Counter({
       name: 'delivery_push_requests_total',
       help: 'Push API requests, by catalog metric (unknown for names not in the catalog) and outcome',

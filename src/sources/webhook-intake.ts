@@ -7,6 +7,7 @@ import { type Answer, errorAnswer } from '../http/answer.js';
 import { type FastRoute, header } from '../http/fast-routes.js';
 import { HttpError } from '../http/http-error.js';
 import { readRawBody } from '../http/read-raw-body.js';
+import type { LastReceived } from '../metrics/last-received.js';
 import type { ServiceMetrics } from '../metrics/service-metrics.js';
 import type { WebhookChecker } from './check-pool.js';
 import type { SourceCheck } from './webhook-check.js';
@@ -63,6 +64,7 @@ export function webhookIntake(
     checker: WebhookChecker;
     processor: EventProcessor;
     metrics: ServiceMetrics;
+    lastReceived: LastReceived;
     clock: Clock;
     log: Logger;
     contentTypes: readonly string[];
@@ -79,12 +81,8 @@ export function webhookIntake(
       event,
       outcome,
     }));
-  const noteReceived = (project: string) =>
-    deps.metrics.webhookLastReceived.set(
-      `${source}\u0000${project}`,
-      () => ({ source, project }),
-      deps.clock.now() / 1000,
-    );
+  // In memory only: saved in the background, not by this request (see last-received.ts).
+  const noteReceived = (project: string) => deps.lastReceived.note(source, project, deps.clock.now() / 1000);
   return async (req: IncomingMessage): Promise<Answer> => {
     const started = process.hrtime.bigint();
     const event = steps.event(req);

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../../clock.js';
 import type { EventProcessor } from '../../events/processor.js';
 import { type FastRoute, header } from '../../http/fast-routes.js';
+import type { LastReceived } from '../../metrics/last-received.js';
 import type { ServiceMetrics } from '../../metrics/service-metrics.js';
 import type { WebhookChecker } from '../check-pool.js';
 import { webhookIntake } from '../webhook-intake.js';
@@ -33,6 +34,7 @@ interface Deps {
   checker: WebhookChecker;
   processor: EventProcessor;
   metrics: ServiceMetrics;
+  lastReceived: LastReceived;
   clock: Clock;
   log: Logger;
 }
@@ -52,6 +54,7 @@ export function githubWebhookRoute(deps: Deps): FastRoute {
       checker: deps.checker,
       processor: deps.processor,
       metrics: deps.metrics,
+      lastReceived: deps.lastReceived,
       clock: deps.clock,
       log: deps.log.child({ component: 'github' }),
       contentTypes: ['application/json', 'application/x-www-form-urlencoded'],

@@ -280,6 +280,8 @@ describe('loadConfig: a catalog that clashes with built-in metrics', () => {
       [
         'metrics:',
         '  push_requests_total: {type: counter, help: h}',
+        // Kept in the store like the event metrics, but the service's own all the same.
+        '  webhook_last_received_timestamp_seconds: {type: gauge, help: h, labels: [source, project]}',
         '  job_runs_total: {type: gauge, help: h, labels: [x]}',
         '  pipeline_up: {type: gauge, help: h, labels: [team]}',
         '  deployment_duration_seconds: {type: histogram, help: h, labels: [target, status], buckets: [1, 2]}',
@@ -290,8 +292,11 @@ describe('loadConfig: a catalog that clashes with built-in metrics', () => {
       () => loadConfig({ METRICS_CATALOG: catalog }),
       (err: unknown) =>
         err instanceof ConfigError &&
-        err.problems.length === 2 &&
+        err.problems.length === 3 &&
         /push_requests_total: delivery_push_requests_total is one of the service's own metrics/.test(
+          err.message,
+        ) &&
+        /webhook_last_received_timestamp_seconds: delivery_webhook_last_received_timestamp_seconds is one of the service's own metrics/.test(
           err.message,
         ) &&
         /job_runs_total: metric delivery_job_runs_total is declared twice .* a counter and a gauge/.test(
