@@ -51,6 +51,7 @@ export class EventProcessor {
 
   async process(delivery: Delivery): Promise<DeliveryOutcome> {
     const { outcome, written } = await this.#exclusive(async () => {
+      this.#deps.state.assertWritable();
       const tx = this.#tx();
       const deliveryKey = delivery.key === undefined ? undefined : `delivery:${delivery.key}`;
       if (deliveryKey !== undefined && (await tx.claimed(deliveryKey))) {

@@ -79,6 +79,12 @@ export class MetricState {
     this.#log.info({ series: restored }, 'metric state loaded');
   }
 
+  /** Refuses a change before it touches memory when the store is known to refuse it. */
+  assertWritable(): void {
+    const down = this.#store.unavailable?.();
+    if (down !== undefined) throw down;
+  }
+
   /**
    * Makes changes durable. If the store refuses them, memory is set back to what the store
    * holds, so a refused change (answered 503) has no effect. The reload runs within the same

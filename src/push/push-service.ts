@@ -50,6 +50,7 @@ export class PushService {
       throw new HttpError(400, `${def.name} is a counter: it only goes up, so value must be 0 or more`);
     }
     const labels = resolveLabels(def, fields.labels);
+    this.#state.assertWritable();
     const family = this.#family(def);
     // A finite value can still make an infinite total (1.7e308 twice): Prometheus's text
     // format and the store have no room for it, so it is refused before anything changes.
@@ -77,6 +78,7 @@ export class PushService {
    * each closed label's values, and each open label's values among the series it forgot.
    */
   async reset(def: PushMetricDef): Promise<void> {
+    this.#state.assertWritable();
     const family = this.#family(def);
     const series = family.clear();
     if (def.reset === 'cartesian') {

@@ -62,6 +62,8 @@ const HARD_HOLD_MAX_MS = 5000;
 const STAT_EVERY_MS = 10;
 /** A thread that died is started again after this long. */
 const RESTART_MS = 1000;
+/** While passes keep failing, a line is logged at most this often. */
+const FAILING_LOG_MS = 60_000;
 /** A pass slower than this is logged: the disk is struggling. */
 const SLOW_PASS_MS = 1000;
 
@@ -83,6 +85,8 @@ export class Checkpointer {
   /** The hold in place; its id is undefined while the thread has not yet answered `full`. */
   #hold: { id: number | undefined; timer: NodeJS.Timeout } | undefined;
   #nextStat = 0;
+  /** Passes are failing: since how many, and when that was last logged. */
+  #failing: { count: number; loggedAt: number } | undefined;
 
   constructor(file: string, host: CheckpointerHost, log: Logger | undefined) {
     this.#data = {
@@ -128,8 +132,27 @@ export class Checkpointer {
     } else if (m.type === 'pass') {
       if (m.ms > SLOW_PASS_MS)
         this.#log?.warn({ ms: Math.round(m.ms), frames: m.log }, 'slow WAL checkpoint');
+      if (this.#failing !== undefined) {
+        this.#log?.info({ failedPasses: this.#failing.count }, 'WAL checkpoints work again');
+        this.#failing = undefined;
+      }
     } else if (m.type === 'error') {
-      this.#log?.warn({ err: m.message }, 'WAL checkpoint failed; retrying on the next pass');
+      // A pass runs every 100 ms: a lasting fault (a read-only disk) is logged when it starts
+      // and once a minute while it lasts, not 600 times a minute.
+      const now = performance.now();
+      if (this.#failing === undefined) {
+        this.#failing = { count: 1, loggedAt: now };
+        this.#log?.warn({ err: m.message }, 'WAL checkpoint failed; retrying every 100 ms');
+      } else {
+        this.#failing.count++;
+        if (now - this.#failing.loggedAt >= FAILING_LOG_MS) {
+          this.#failing.loggedAt = now;
+          this.#log?.warn(
+            { err: m.message, failedPasses: this.#failing.count },
+            'WAL checkpoints still fail; retrying every 100 ms',
+          );
+        }
+      }
     } else if (m.type === 'hold') {
       if (this.#closed) return;
       if (this.#hold === undefined) {

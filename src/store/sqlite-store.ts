@@ -44,6 +44,14 @@ const PRUNE_EVERY_MS = 200;
 const PRUNE_SLICE = 2000;
 /** SQLite's default: its automatic checkpoint, used while the checkpointer thread is not running. */
 const AUTOCHECKPOINT_FRAMES = 1000;
+/**
+ * After a failed commit, changes are refused without trying for this long (see `unavailable`):
+ * during an outage a write a second probes the store, instead of every request paying for a
+ * failed commit and a reload of every series.
+ */
+const RETRY_AFTER_FAILURE_MS = 1000;
+/** The state key readiness writes to find out whether the store takes writes again. */
+const PROBE_KEY = 'health:probe';
 /** After the WAL starts over, its file is cut back to this many bytes. */
 const WAL_SIZE_LIMIT = 16 * 1024 * 1024;
 
@@ -89,6 +97,8 @@ export class SqliteStore implements Store {
   #scheduled = false;
   #closed = false;
   #lastError: Error | undefined;
+  /** performance.now() of the last failed commit. */
+  #failedAt = Number.NEGATIVE_INFINITY;
   #lastPrune = Number.NEGATIVE_INFINITY;
   #checkpointingStarted: () => void = () => {};
   readonly #checkpointing = new Promise<void>((resolve) => {
@@ -196,12 +206,33 @@ export class SqliteStore implements Store {
     if (this.#closed) throw new StoreUnavailableError('the store is closed');
     const gone = this.#guard?.problem(true);
     if (gone !== undefined) throw new StoreUnavailableError(gone);
-    if (this.#lastError !== undefined) throw new StoreUnavailableError('the last write to the store failed');
+    if (this.#lastError !== undefined) {
+      // Only a write that gets through shows the store works again. Readiness must find out by
+      // itself: while it fails, no traffic comes (a failed probe takes the pod out of service).
+      const now = this.#clock.nowSeconds();
+      try {
+        await this.write({ state: [{ key: PROBE_KEY, value: now, expiresAt: now + 3600 }] });
+      } catch (err) {
+        throw new StoreUnavailableError('the last write to the store failed, and a new one fails too', {
+          cause: err,
+        });
+      }
+    }
     try {
       this.#db.prepare('SELECT 1').get();
     } catch (err) {
       throw new StoreUnavailableError('the store does not answer', { cause: err });
     }
+  }
+
+  unavailable(): StoreUnavailableError | undefined {
+    if (this.#closed) return new StoreUnavailableError('the store is closed');
+    const gone = this.#guard?.problem();
+    if (gone !== undefined) return new StoreUnavailableError(gone);
+    if (this.#lastError !== undefined && performance.now() - this.#failedAt < RETRY_AFTER_FAILURE_MS) {
+      return new StoreUnavailableError('a write to the store failed a moment ago; trying again shortly');
+    }
+    return undefined;
   }
 
   async loadSeries(): Promise<SeriesRecord[]> {
@@ -362,6 +393,7 @@ export class SqliteStore implements Store {
     } catch (err) {
       if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
       this.#lastError = err as Error;
+      this.#failedAt = performance.now();
       const failure =
         err instanceof StoreUnavailableError
           ? err

@@ -50,6 +50,12 @@ export interface Store {
   readonly kind: 'embedded' | 'redis';
   /** Resolves when the store answers; rejects with StoreUnavailableError otherwise. */
   ping(): Promise<void>;
+  /**
+   * Why a write would fail now, when that is known without trying (the data file is gone, a
+   * write failed a moment ago): callers refuse the change before it touches memory, which a
+   * refused write would otherwise have to undo by reloading every series.
+   */
+  unavailable?(): StoreUnavailableError | undefined;
   loadSeries(): Promise<SeriesRecord[]>;
   /** True if the dedupe key was claimed by an earlier write, durable or still in flight. */
   hasClaim(key: string): Promise<boolean>;
