@@ -183,6 +183,29 @@ describe('GitLab scraper against a fake GitLab API (SPEC section 8)', function (
     assert.deepEqual(unread, []);
   });
 
+  it('reads every pipeline when more than a page of them were updated in the same millisecond', async () => {
+    fake.limitPerSecond = 200;
+    const updated = Date.now() - 3600_000;
+    const ids = Array.from({ length: 150 }, (_, i) => 30_000 + i);
+    for (const id of ids) {
+      fake.addPipeline(101, {
+        id,
+        ref: 'main',
+        status: 'success',
+        created_at: updated - 120_000,
+        started_at: updated - 100_000,
+        updated_at: updated,
+        finished_at: updated,
+      });
+    }
+    const app = await start({ API_MAX_RPS: '100' });
+    await app.service.scrapers.runOnce();
+    const unread = ids.filter(
+      (id) => fake.requestCount({ path: `/api/v4/projects/101/pipelines/${id}` }) === 0,
+    );
+    assert.deepEqual(unread, []);
+  });
+
   it('labels a project given by id with its path, under a relative URL root and on quiet runs', async () => {
     const rooted = await FakeGitlab.start({ token: API_TOKEN, root: '/gitlab' });
     try {

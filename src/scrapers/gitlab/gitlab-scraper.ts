@@ -176,6 +176,8 @@ export class GitlabScraper {
     const list: ListedPipeline[] = [];
     const seen = new Set<string>();
     let from = updatedAfter;
+    // The page of the query from `from`: 1, unless a whole page was updated in one millisecond.
+    let offset = 1;
     for (let page = 0; page < MAX_PIPELINE_PAGES; page++) {
       const rows = (await this.#d.client.Pipelines.all(project.id, {
         updatedAfter: from,
@@ -183,6 +185,7 @@ export class GitlabScraper {
         sort: 'asc',
         perPage: PER_PAGE,
         maxPages: 1,
+        ...(offset > 1 ? { page: offset } : {}),
       })) as unknown as ListedPipeline[];
       if (!Array.isArray(rows)) throw new ApiError('bad_payload', `pipelines of ${project.path}: not a list`);
       let fresh = 0;
@@ -194,10 +197,17 @@ export class GitlabScraper {
         fresh++;
       }
       const last = Date.parse(rows.at(-1)?.updated_at ?? '');
-      // A short page is the end; so is a page of nothing new (a page's worth of pipelines
-      // updated in the same millisecond), which would otherwise come back for ever.
-      if (rows.length < PER_PAGE || fresh === 0 || Number.isNaN(last)) break;
-      from = new Date(last - 1).toISOString();
+      if (rows.length < PER_PAGE || Number.isNaN(last)) break;
+      const next = new Date(last - 1).toISOString();
+      // A page of nothing new: more than a page of pipelines was updated in one millisecond, and
+      // a query from just before it would serve the same page for ever. The rest of them are
+      // on the next pages of the same query (the rare case where page numbers are needed).
+      if (fresh === 0 || Date.parse(next) <= Date.parse(from)) {
+        offset++;
+      } else {
+        from = next;
+        offset = 1;
+      }
     }
     return list;
   }
