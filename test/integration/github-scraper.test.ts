@@ -210,6 +210,34 @@ describe('GitHub scraper against a fake GitHub API (SPEC section 8)', function (
     assert.equal(runs('success'), 1);
   });
 
+  it('a backfill shorter than the outage leaves the checkpoint where it was: the next run repairs the outage', async () => {
+    fake.addRepo({ id: 7800, owner: 'acme-gh', name: 'outage', default_branch: 'main' });
+    const run = (id: number, created: number) => ({
+      id,
+      name: 'CI',
+      path: '.github/workflows/ci.yml',
+      head_branch: 'main',
+      status: 'completed' as const,
+      conclusion: 'success' as const,
+      created_at: created,
+      updated_at: created + 60_000,
+    });
+    fake.addRun('acme-gh/outage', run(3400, Date.now() - 8 * 3600_000));
+    const app = await start();
+    await app.service.scrapers.runOnce();
+    // While the service was down: a run 5 hours ago. Then a backfill of the last hour only.
+    fake.addRun('acme-gh/outage', run(3401, Date.now() - 5 * 3600_000));
+    await app.service.scrapers.runOnce({ lookbackSeconds: 3600 });
+    await app.service.scrapers.runOnce();
+    assert.equal(
+      sample(
+        await getMetrics(app.url),
+        'delivery_pipeline_runs_total{source="github",project="acme-gh/outage",pipeline="CI",ref="main",status="success"}',
+      ),
+      2,
+    );
+  });
+
   it('follows the runs list’s Link header when pages hold fewer runs than asked for', async () => {
     await fake.close();
     fake = await FakeGithub.start({ token: API_TOKEN, prefix: '/api/v3', maxPerPage: 1 });

@@ -206,6 +206,29 @@ describe('GitLab scraper against a fake GitLab API (SPEC section 8)', function (
     assert.deepEqual(unread, []);
   });
 
+  it('a backfill shorter than the outage leaves the checkpoint where it was: the next run repairs the outage', async () => {
+    const pipeline = (id: number, updated: number) => ({
+      id,
+      ref: 'main',
+      status: 'success' as const,
+      created_at: updated - 120_000,
+      started_at: updated - 100_000,
+      updated_at: updated,
+      finished_at: updated,
+    });
+    // A project of its own: the simulation's pipelines are recent.
+    fake.addProject({ id: 140, path_with_namespace: 'acme/outage', default_branch: 'main' });
+    fake.addPipeline(140, pipeline(40_000, Date.now() - 8 * 3600_000));
+    const app = await start({ SCRAPE_LOOKBACK: '12h' });
+    await app.service.scrapers.runOnce();
+    // While the service was down: a pipeline 5 hours ago. Then a backfill of the last hour only.
+    fake.addPipeline(140, pipeline(40_001, Date.now() - 5 * 3600_000));
+    await app.service.scrapers.runOnce({ lookbackSeconds: 3600 });
+    await app.service.scrapers.runOnce();
+    assert.equal(fake.requestCount({ path: '/api/v4/projects/140/pipelines/40000' }), 1);
+    assert.equal(fake.requestCount({ path: '/api/v4/projects/140/pipelines/40001' }), 1);
+  });
+
   it('labels a project given by id with its path, under a relative URL root and on quiet runs', async () => {
     const rooted = await FakeGitlab.start({ token: API_TOKEN, root: '/gitlab' });
     try {

@@ -196,7 +196,17 @@ export class GithubScraper {
           delete open[id];
         }
       }
-      if (reachedOld || runs.length === 0 || ++pages >= MAX_RUN_PAGES) break;
+      if (reachedOld || runs.length === 0) break;
+      if (++pages >= MAX_RUN_PAGES) {
+        // Older runs than these are not read, by this run or (the checkpoint moves on) later
+        // ones: said, not hidden. It takes 10,000 runs since the checkpoint (a long backfill).
+        const oldest = Math.min(...runs.map((r) => parseTimestamp(r.created_at) ?? Number.POSITIVE_INFINITY));
+        this.#d.log.warn(
+          { repo: ref.path, pages, notReadBefore: new Date(oldest * 1000).toISOString() },
+          'more runs than the scraper reads in one run (100 pages); older ones are not repaired',
+        );
+        break;
+      }
     }
     for (const [id, entry] of Object.entries(open)) if (now - entry.at > OPEN_EXPIRY_S) delete open[id];
     const counts = { pending: 0, running: 0 };
@@ -204,7 +214,13 @@ export class GithubScraper {
     for (const state of ['pending', 'running'] as const) {
       this.#d.metrics.pipelinesActive.set({ source: 'github', project: ref.path, state }, counts[state]);
     }
-    const next: RepoCheckpoint = { seenUntil: Math.min(newest, failedBefore), open };
+    // A backfill whose window starts after the saved checkpoint did not read what lies between:
+    // the service's next run still starts from the saved one.
+    const seenUntil =
+      lookback !== undefined && saved !== undefined && checkpoint.seenUntil > saved.seenUntil
+        ? saved.seenUntil
+        : Math.min(newest, failedBefore);
+    const next: RepoCheckpoint = { seenUntil, open };
     await store.write({ state: [{ key, value: next }] });
   }
 

@@ -220,7 +220,12 @@ export class GitlabScraper {
     const checkpoint: ProjectCheckpoint =
       lookback === undefined && saved !== undefined
         ? saved
-        : { since: iso(now - (lookback ?? this.#d.lookbackSeconds)), open: saved?.open ?? {}, pressureAt: 0 };
+        : {
+            since: iso(now - (lookback ?? this.#d.lookbackSeconds)),
+            open: saved?.open ?? {},
+            pressureAt: 0,
+            ...(saved?.learnt === undefined ? {} : { learnt: saved.learnt }),
+          };
 
     const updatedAfter = iso(Math.min(Date.parse(checkpoint.since) / 1000, now) - OVERLAP_S);
     const list = await this.#pipelinesUpdatedAfter(project, updatedAfter);
@@ -270,8 +275,12 @@ export class GitlabScraper {
       }
     }
     for (const [id, entry] of Object.entries(open)) if (now - entry.at > OPEN_EXPIRY_S) delete open[id];
+    // A backfill whose window starts after the saved checkpoint did not read what lies between:
+    // the service's next run still starts from the saved one.
+    const keepSaved =
+      lookback !== undefined && saved !== undefined && Date.parse(checkpoint.since) > Date.parse(saved.since);
     const next: ProjectCheckpoint = {
-      since,
+      since: keepSaved ? saved.since : since,
       open,
       pressureAt: checkpoint.pressureAt,
       ...(ref === project ? {} : { learnt: { id: ref.id, path: ref.path } }),
