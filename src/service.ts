@@ -1,4 +1,6 @@
 import { createServer, type Server } from 'node:http';
+import { sendAnswer } from './http/answer.js';
+import { MAX_BODY_BYTES } from './http/read-raw-body.js';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
@@ -112,6 +114,19 @@ export async function startService(
   const server = createServer(handler);
   // Behind a load balancer a kept-alive connection may be reused just as we close it.
   server.keepAliveTimeout = 65_000;
+  // GitLab and GitHub give up on a webhook after 10 s (GitLab at most 60 s): a request still
+  // arriving after a minute is a stuck or hostile client, not a delivery (Node's default: 300 s).
+  server.requestTimeout = 60_000;
+  server.headersTimeout = 30_000;
+  // `Expect: 100-continue` with a declared body over the limit is refused before it is sent.
+  server.on('checkContinue', (req, res) => {
+    if (Number(req.headers['content-length']) > MAX_BODY_BYTES) {
+      sendAnswer(res, { status: 413, body: { error: `body is larger than ${MAX_BODY_BYTES} bytes` } });
+      return;
+    }
+    res.writeContinue();
+    handler(req, res);
+  });
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
