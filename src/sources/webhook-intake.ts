@@ -92,6 +92,15 @@ export function webhookIntake(
       if (!contentTypeFits(req)) {
         throw new HttpError(415, `content type must be ${deps.contentTypes.join(' or ')}`);
       }
+      // GitLab and GitHub send bodies as they are; a compressed one would be checked and parsed
+      // as bytes it is not (RFC 9110: 415 for a content coding the server does not take).
+      const coding = req.headers['content-encoding'];
+      if (coding !== undefined && coding.trim().toLowerCase() !== 'identity') {
+        throw new HttpError(
+          415,
+          `content encoding '${coding.slice(0, 40)}' is not accepted: send the body uncompressed`,
+        );
+      }
       const raw = await readRawBody(req);
       const headers: Record<string, string> = {};
       for (const name of check.headers) headers[name] = header(req, name);
@@ -112,7 +121,10 @@ export function webhookIntake(
       if (checked.kind === 'invalid') {
         // Never 4xx for authentic JSON: GitLab disables hooks that keep answering 4xx.
         outcome = 'invalid';
-        deps.log.warn({ source, event, error: checked.error }, 'webhook payload does not fit the schema');
+        deps.log.warn(
+          { source, event, project: checked.project, error: checked.error },
+          'webhook payload does not fit the schema',
+        );
         return { status: 202, body: { outcome, error: checked.error } };
       }
       outcome =

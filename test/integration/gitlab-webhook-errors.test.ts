@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { FakeClock } from '../helpers/fake-clock.js';
 import {
@@ -298,6 +299,23 @@ describe('GitLab webhook intake: every answer of SPEC section 4', () => {
     assert.equal(res.status, 415);
   });
 
+  it('415 for a compressed body, without echoing its bytes', async () => {
+    const res = await fetch(`${app.url}/webhooks/gitlab`, {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/json',
+        'Content-Encoding': 'gzip',
+        'X-Gitlab-Event': 'Job Hook',
+        'X-Gitlab-Token': GITLAB_SECRET,
+      },
+      body: gzipSync(JSON.stringify(success(12))),
+    });
+    assert.equal(res.status, 415);
+    assert.deepEqual(await res.json(), {
+      error: "content encoding 'gzip' is not accepted: send the body uncompressed",
+    });
+  });
+
   it('413 for a body over 10 MiB', async () => {
     const big = JSON.stringify({ ...success(9), padding: 'x'.repeat(10 * 1024 * 1024) });
     const res = await postGitlab(app.url, big);
@@ -335,7 +353,12 @@ describe('GitLab webhook intake: every answer of SPEC section 4', () => {
     assert.equal(bad.status, 202);
     assert.match(bad.body.error ?? '', /build_duration/);
     assert.equal(await requests('invalid'), 2);
-    assert.ok(app.logs.some((l) => l.msg === 'webhook payload does not fit the schema'));
+    // The warning names the project, so an operator can tell which hook sends it.
+    assert.ok(
+      app.logs.some(
+        (l) => l.msg === 'webhook payload does not fit the schema' && l.project === 'acme/payments-api',
+      ),
+    );
     assert.doesNotMatch(await getMetrics(app.url), /^delivery_job_runs_total\{/m);
   });
 
