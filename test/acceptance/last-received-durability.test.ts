@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LAST_RECEIVED_SAVE_MS } from '../../src/metrics/last-received.js';
-import { fixture, GITLAB_SECRET, postGitlab } from '../helpers/gitlab.js';
+import { GITLAB_SECRET, postGitlab, pushHook } from '../helpers/gitlab.js';
 import { startProgram } from '../helpers/program.js';
 import { getMetrics, sample } from '../helpers/start-app.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -18,16 +18,10 @@ describe('the built program: webhook last-received times survive kill -9 (accept
     let value: number | undefined;
     try {
       // An authentic Push Hook: ignored, so nothing but this timestamp is kept of it.
-      const push = {
-        ...fixture('push-hook'),
-        project: {
-          ...(fixture('push-hook').project as object),
-          id: 101,
-          path_with_namespace: 'acme/payments-api',
-        },
-        project_id: 101,
-      };
-      assert.deepEqual(await postGitlab(program.url, push), { status: 200, body: { outcome: 'ignored' } });
+      assert.deepEqual(await postGitlab(program.url, pushHook()), {
+        status: 200,
+        body: { outcome: 'ignored' },
+      });
       value = sample(await getMetrics(program.url), SERIES);
       assert.ok(value !== undefined && value > 1.7e9);
       // Past one background save: what a kill -9 may lose is only what came after it.

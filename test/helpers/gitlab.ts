@@ -5,6 +5,16 @@ export function fixture(name: string): Record<string, unknown> {
   return JSON.parse(readFileSync(new URL(`../fixtures/gitlab/${name}.json`, import.meta.url), 'utf8'));
 }
 
+/** GitLab's Push Hook example for project 101 acme/payments-api: authentic, answered `ignored`. */
+export function pushHook(): Record<string, unknown> {
+  const push = fixture('push-hook');
+  return {
+    ...push,
+    project: { ...(push.project as object), id: 101, path_with_namespace: 'acme/payments-api' },
+    project_id: 101,
+  };
+}
+
 export const PROJECT = {
   id: 101,
   name: 'payments-api',

@@ -9,6 +9,7 @@ import {
   PROJECT,
   pipelineHook,
   postGitlab,
+  pushHook,
   releaseHook,
 } from '../helpers/gitlab.js';
 import { getMetrics, sample, startTestApp, type TestApp } from '../helpers/start-app.js';
@@ -719,16 +720,7 @@ describe('GitLab webhooks (SPEC sections 4 and 5)', () => {
   });
 
   it('answers 200 ignored to an authentic Push Hook', async () => {
-    const push = {
-      ...fixture('push-hook'),
-      project: {
-        ...(fixture('push-hook').project as object),
-        id: 101,
-        path_with_namespace: 'acme/payments-api',
-      },
-      project_id: 101,
-    };
-    const res = await postGitlab(app.url, push);
+    const res = await postGitlab(app.url, pushHook());
     assert.equal(res.status, 200);
     assert.deepEqual(res.body, { outcome: 'ignored' });
     const text = await metrics();

@@ -1,19 +1,12 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { FakeClock } from '../helpers/fake-clock.js';
-import { fixture, GITLAB_SECRET, postGitlab } from '../helpers/gitlab.js';
+import { GITLAB_SECRET, postGitlab, pushHook } from '../helpers/gitlab.js';
 import { getMetrics, startTestApp, type TestApp } from '../helpers/start-app.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 const NAME = 'delivery_webhook_last_received_timestamp_seconds';
 const SERIES = `${NAME}{source="gitlab",project="acme/payments-api"}`;
-
-/** An authentic Push Hook: answered `ignored`, so nothing of it but this gauge is kept. */
-const pushHook = () => ({
-  ...fixture('push-hook'),
-  project: { ...(fixture('push-hook').project as object), id: 101, path_with_namespace: 'acme/payments-api' },
-  project_id: 101,
-});
 
 describe('delivery_webhook_last_received_timestamp_seconds across a restart (SPEC sections 5 and 9)', () => {
   const dataDir = tempDir();

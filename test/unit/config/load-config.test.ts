@@ -234,27 +234,28 @@ describe('loadConfig: settings that could never work', () => {
   });
 });
 
+/** A catalog file of these YAML lines. */
+function catalogFile(lines: readonly string[]): string {
+  const catalog = join(tempDir(), 'catalog.yaml');
+  writeFileSync(catalog, [...lines, ''].join('\n'));
+  return catalog;
+}
+
 describe('loadConfig: a catalog that clashes with built-in metrics', () => {
   it('names a metric whose lines another metric writes too, which would break /metrics', () => {
-    const dir = tempDir();
-    const catalog = join(dir, 'catalog.yaml');
-    writeFileSync(
-      catalog,
-      [
-        'metrics:',
-        // The webhook histogram writes delivery_deployment_duration_seconds_count.
-        '  deployment_duration_seconds_count: {type: gauge, help: h}',
-        // OpenMetrics names the counter delivery_job_runs_total's family delivery_job_runs.
-        '  job_runs: {type: gauge, help: h}',
-        // One of the scrapers' own metrics.
-        '  scrape_errors_total: {type: counter, help: h}',
-        // Each other: the counter a_total and the gauge a.
-        '  a_total: {type: counter, help: h}',
-        '  a: {type: gauge, help: h}',
-        '  fine_seconds: {type: histogram, help: h}',
-        '',
-      ].join('\n'),
-    );
+    const catalog = catalogFile([
+      'metrics:',
+      // The webhook histogram writes delivery_deployment_duration_seconds_count.
+      '  deployment_duration_seconds_count: {type: gauge, help: h}',
+      // OpenMetrics names the counter delivery_job_runs_total's family delivery_job_runs.
+      '  job_runs: {type: gauge, help: h}',
+      // One of the scrapers' own metrics.
+      '  scrape_errors_total: {type: counter, help: h}',
+      // Each other: the counter a_total and the gauge a.
+      '  a_total: {type: counter, help: h}',
+      '  a: {type: gauge, help: h}',
+      '  fine_seconds: {type: histogram, help: h}',
+    ]);
     assert.throws(
       () => loadConfig({ METRICS_CATALOG: catalog }),
       (err: unknown) => {
@@ -273,21 +274,15 @@ describe('loadConfig: a catalog that clashes with built-in metrics', () => {
   });
 
   it('names each clash', () => {
-    const dir = tempDir();
-    const catalog = join(dir, 'catalog.yaml');
-    writeFileSync(
-      catalog,
-      [
-        'metrics:',
-        '  push_requests_total: {type: counter, help: h}',
-        // Kept in the store like the event metrics, but the service's own all the same.
-        '  webhook_last_received_timestamp_seconds: {type: gauge, help: h, labels: [source, project]}',
-        '  job_runs_total: {type: gauge, help: h, labels: [x]}',
-        '  pipeline_up: {type: gauge, help: h, labels: [team]}',
-        '  deployment_duration_seconds: {type: histogram, help: h, labels: [target, status], buckets: [1, 2]}',
-        '',
-      ].join('\n'),
-    );
+    const catalog = catalogFile([
+      'metrics:',
+      '  push_requests_total: {type: counter, help: h}',
+      // Kept in the store like the event metrics, but the service's own all the same.
+      '  webhook_last_received_timestamp_seconds: {type: gauge, help: h, labels: [source, project]}',
+      '  job_runs_total: {type: gauge, help: h, labels: [x]}',
+      '  pipeline_up: {type: gauge, help: h, labels: [team]}',
+      '  deployment_duration_seconds: {type: histogram, help: h, labels: [target, status], buckets: [1, 2]}',
+    ]);
     assert.throws(
       () => loadConfig({ METRICS_CATALOG: catalog }),
       (err: unknown) =>
