@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { eventMetrics } from '../helpers/event-metrics.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 import { FakeGitlab } from '../helpers/fake-api/fake-gitlab.js';
 import { mulberry32 } from '../helpers/fake-api/server.js';
-import { deploymentHook, GITLAB_SECRET, postGitlab } from '../helpers/gitlab.js';
+import { deploymentHook, GITLAB_SECRET, pipelineHook, postGitlab } from '../helpers/gitlab.js';
 import { simulateGitlab } from '../helpers/gitlab-simulation.js';
 import { getMetrics, sample, startTestApp, type TestApp } from '../helpers/start-app.js';
 
@@ -518,6 +519,196 @@ describe('GitLab scraper against a fake GitLab API (SPEC section 8)', function (
       assert.equal(sample(text, `delivery_merge_requests_undeployed{${P},environment="canary"}`), 2);
       // Repair looks back SCRAPE_LOOKBACK (24 h): only the last merge is counted as one.
       assert.equal(sample(text, `delivery_merge_requests_merged_total{${P},ref="main"}`), 1);
+    } finally {
+      await own.close();
+    }
+  });
+
+  describe('a pipeline that changes between the list and its reading', () => {
+    const P = 'source="gitlab",project="acme/payments-api"';
+    const runs = (text: string, status: string) =>
+      sample(text, `delivery_pipeline_runs_total{${P},pipeline="push",ref="main",status="${status}"}`);
+    const jobRuns = (text: string, status: string) =>
+      sample(text, `delivery_job_runs_total{${P},ref="main",stage="test",job="rspec",status="${status}"}`);
+    let own: FakeGitlab;
+    beforeEach(async () => {
+      own = await FakeGitlab.start({ token: API_TOKEN });
+      own.addProject({ id: 101, path_with_namespace: 'acme/payments-api', default_branch: 'main' });
+    });
+    afterEach(() => own.close());
+
+    const startOwn = async () => {
+      const app = await startTestApp({
+        GITLAB_URL: own.url,
+        GITLAB_TOKEN: API_TOKEN,
+        GITLAB_WEBHOOK_TOKEN_ACME: GITLAB_SECRET,
+        GITLAB_PROJECTS: 'acme/payments-api',
+        API_MAX_RPS: '50',
+        SCRAPE_SCHEDULE: '0 0 1 1 *',
+      });
+      apps.push(app);
+      return app;
+    };
+
+    for (const hooked of [false, true])
+      it(`a failed pipeline retried after the list was read counts its failure once, then its success${hooked ? ' (its failure came by webhook too)' : ''}`, async () => {
+        const now = Date.now();
+        own.addPipeline(101, {
+          id: 41_000,
+          ref: 'main',
+          status: 'failed',
+          created_at: now - 600_000,
+          started_at: now - 590_000,
+          finished_at: now - 300_000,
+          updated_at: now - 300_000,
+        });
+        own.addJob(101, 41_000, {
+          id: 410_001,
+          name: 'rspec',
+          stage: 'test',
+          status: 'failed',
+          created_at: now - 600_000,
+          started_at: now - 590_000,
+          finished_at: now - 300_000,
+        });
+        // Retried right after the list showed it failed: the detail and jobs say running.
+        let retried = false;
+        own.afterReply = (r) => {
+          if (retried || !/^\/api\/v4\/projects\/[^/]+\/pipelines$/.test(r.path)) return;
+          retried = true;
+          own.updateJob(101, 410_001, { retried: true });
+          own.addJob(101, 41_000, {
+            id: 410_002,
+            name: 'rspec',
+            stage: 'test',
+            status: 'pending',
+            created_at: Date.now(),
+          });
+          own.updatePipeline(101, 41_000, { status: 'running', updated_at: Date.now(), finished_at: null });
+        };
+        const app = await startOwn();
+        if (hooked) {
+          const failedAt = new Date(now - 300_000).toISOString();
+          const hook = pipelineHook({ id: 41_000, status: 'failed', finishedAt: failedAt, duration: 290 });
+          assert.equal((await postGitlab(app.url, hook)).status, 200);
+        }
+        await app.service.scrapers.runOnce();
+        assert.ok(retried, 'the pipeline was retried between the list and the detail');
+        let text = await getMetrics(app.url);
+        assert.equal(jobRuns(text, 'failed'), 1);
+        assert.equal(runs(text, 'failed'), 1, 'the failure the list showed is counted, once');
+        assert.equal(sample(text, `delivery_pipeline_up{${P},pipeline="push",ref="main"}`), 0);
+
+        // The retry succeeds: the pipeline is listed again (its updated_at moved) and counts once.
+        const done = Date.now();
+        own.updateJob(101, 410_002, { status: 'success', started_at: done - 2000, finished_at: done });
+        own.updatePipeline(101, 41_000, { status: 'success', updated_at: done, finished_at: done });
+        await app.service.scrapers.runOnce();
+        await app.service.scrapers.runOnce();
+        text = await getMetrics(app.url);
+        assert.equal(runs(text, 'failed'), 1);
+        assert.equal(runs(text, 'success'), 1);
+        assert.equal(jobRuns(text, 'failed'), 1);
+        assert.equal(jobRuns(text, 'success'), 1);
+        assert.equal(sample(text, `delivery_pipeline_up{${P},pipeline="push",ref="main"}`), 1);
+      });
+  });
+
+  it('a pipeline updated weeks after it finished (a manual job played) counts only what is new', async () => {
+    const day = 86_400_000;
+    const clock = new FakeClock(Date.UTC(2026, 10, 1, 12, 0));
+    const own = await FakeGitlab.start({ token: API_TOKEN });
+    try {
+      own.addProject({ id: 101, path_with_namespace: 'acme/payments-api', default_branch: 'main' });
+      const t0 = clock.now();
+      // Finished: its deploy gate (a manual job allowed to fail) leaves it successful.
+      own.addPipeline(101, {
+        id: 42_000,
+        ref: 'main',
+        status: 'success',
+        created_at: t0 - 3_600_000,
+        started_at: t0 - 3_590_000,
+        finished_at: t0 - 1_800_000,
+        updated_at: t0 - 1_800_000,
+      });
+      own.addJob(101, 42_000, {
+        id: 420_001,
+        name: 'build',
+        stage: 'build',
+        status: 'success',
+        created_at: t0 - 3_600_000,
+        started_at: t0 - 3_590_000,
+        finished_at: t0 - 1_800_000,
+      });
+      own.addJob(101, 42_000, {
+        id: 420_002,
+        name: 'deploy',
+        stage: 'deploy',
+        status: 'manual',
+        allow_failure: true,
+        created_at: t0 - 3_600_000,
+      });
+      const app = await startTestApp(
+        {
+          GITLAB_URL: own.url,
+          GITLAB_TOKEN: API_TOKEN,
+          GITLAB_PROJECTS: 'acme/payments-api',
+          API_MAX_RPS: '50',
+          SCRAPE_SCHEDULE: '0 0 1 1 *',
+        },
+        { clock },
+      );
+      apps.push(app);
+      await app.service.scrapers.runOnce();
+      const P = 'source="gitlab",project="acme/payments-api"';
+      const counts = async () => {
+        const text = await getMetrics(app.url);
+        return {
+          pipeline: sample(
+            text,
+            `delivery_pipeline_runs_total{${P},pipeline="push",ref="main",status="success"}`,
+          ),
+          queued: sample(text, `delivery_pipeline_queued_seconds_count{${P},pipeline="push",ref="main"}`),
+          build: sample(
+            text,
+            `delivery_job_runs_total{${P},ref="main",stage="build",job="build",status="success"}`,
+          ),
+          deploy: sample(
+            text,
+            `delivery_job_runs_total{${P},ref="main",stage="deploy",job="deploy",status="success"}`,
+          ),
+          last: sample(text, `delivery_pipeline_last_run_timestamp_seconds{${P},pipeline="push",ref="main"}`),
+          jobQueued: sample(text, `delivery_job_queued_seconds_count{${P},runner_type="unknown"}`),
+        };
+      };
+      assert.deepEqual(await counts(), {
+        pipeline: 1,
+        queued: 1,
+        build: 1,
+        deploy: undefined,
+        last: (t0 - 1_800_000) / 1000,
+        jobQueued: 1,
+      });
+
+      // Three weeks later, past the lifecycle state's 14 days, the deploy is played.
+      clock.advance(21 * 86_400);
+      const t1 = clock.now();
+      own.updateJob(101, 420_002, { status: 'success', started_at: t1 - 120_000, finished_at: t1 - 60_000 });
+      own.updatePipeline(101, 42_000, {
+        status: 'success',
+        updated_at: t1 - 60_000,
+        finished_at: t1 - 60_000,
+      });
+      await app.service.scrapers.runOnce();
+      assert.ok(t1 - t0 > 14 * day);
+      assert.deepEqual(await counts(), {
+        pipeline: 1,
+        queued: 1,
+        build: 1,
+        deploy: 1,
+        last: (t1 - 60_000) / 1000,
+        jobQueued: 2,
+      });
     } finally {
       await own.close();
     }

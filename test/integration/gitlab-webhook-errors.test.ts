@@ -6,6 +6,7 @@ import { gzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { FakeClock } from '../helpers/fake-clock.js';
 import {
+  build,
   deploymentHook,
   GITLAB_SECRET,
   jobHook,
@@ -668,6 +669,72 @@ describe('a job whose ref label depends on its pipeline', () => {
     } finally {
       await again.stop();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a pipeline that finishes again weeks later (a manual job played)', () => {
+  it('counts its new job only: not its old jobs, nor its success, nor its queue time again', async () => {
+    const clock = new FakeClock(Date.UTC(2026, 10, 1, 12, 0));
+    const app = await startTestApp(ENV, { clock });
+    try {
+      const at = (ms: number) => new Date(ms).toISOString();
+      const t0 = clock.now();
+      const oldBuild = build({
+        id: 7600,
+        name: 'compile',
+        stage: 'build',
+        status: 'success',
+        startedAt: at(t0 - 3_000_000),
+        finishedAt: at(t0 - 1_800_000),
+        duration: 1200,
+        queued: 30,
+      });
+      const gate = (status: string, finishedAt: string | null) =>
+        build({
+          id: 7601,
+          name: 'ship',
+          stage: 'deploy',
+          status,
+          finishedAt,
+          duration: finishedAt ? 60 : null,
+        });
+      const hook = (finishedAt: string, builds: Array<Record<string, unknown>>) =>
+        pipelineHook({ id: 7650, status: 'success', finishedAt, duration: 1210, queued: 5, builds });
+      const sent = async (body: Record<string, unknown>) =>
+        assert.equal((await postGitlab(app.url, body)).status, 200);
+      await sent(hook(at(t0 - 1_800_000), [oldBuild, gate('manual', null)]));
+
+      // Three weeks later, past the 14 days lifecycle state is kept, the gate is played.
+      clock.advance(21 * 86_400);
+      const t1 = clock.now();
+      // Its hooks as the gate runs, then finishes: each lists the old build again.
+      await sent(pipelineHook({ id: 7650, status: 'running', builds: [oldBuild, gate('running', null)] }));
+      await sent(hook(at(t1), [oldBuild, gate('success', at(t1))]));
+      const text = await getMetrics(app.url);
+      const P = 'source="gitlab",project="acme/payments-api"';
+      const job = (stage: string, name: string) =>
+        sample(
+          text,
+          `delivery_job_runs_total{${P},ref="main",stage="${stage}",job="${name}",status="success"}`,
+        );
+      assert.equal(job('build', 'compile'), 1);
+      assert.equal(job('deploy', 'ship'), 1);
+      assert.equal(
+        sample(text, `delivery_pipeline_runs_total{${P},pipeline="push",ref="main",status="success"}`),
+        1,
+      );
+      assert.equal(
+        sample(text, `delivery_pipeline_queued_seconds_count{${P},pipeline="push",ref="main"}`),
+        1,
+      );
+      assert.equal(sample(text, `delivery_job_queued_seconds_count{${P},runner_type="unknown"}`), 1);
+      assert.equal(
+        sample(text, `delivery_pipeline_last_run_timestamp_seconds{${P},pipeline="push",ref="main"}`),
+        Math.floor(t1 / 1000),
+      );
+    } finally {
+      await app.stop();
     }
   });
 });

@@ -16,7 +16,11 @@ const DAY = 86_400;
 /** How long lifecycle state is kept: far longer than any redelivery or scraper look-back. */
 export const TTL = {
   job: 14 * DAY,
-  pipeline: 14 * DAY,
+  /**
+   * A pipeline that finishes again weeks later (a deploy gate played) must still be known then:
+   * which (id, status) runs were counted, its queue time, and how long it has been known (job.ts).
+   */
+  pipeline: 90 * DAY,
   deployment: 30 * DAY,
   once: 90 * DAY,
   delivery: 7 * DAY,
@@ -24,10 +28,18 @@ export const TTL = {
 } as const;
 
 /**
+ * A job of a pipeline known for longer than this that finished longer ago than this is taken as
+ * counted: its state may be gone (kept TTL.job from when it was counted, a day more than this),
+ * and a pipeline updated weeks later (a manual job played) lists every job it ran again, through
+ * the API (`include_retried`) and in its Pipeline Hook's `builds`.
+ */
+export const OLD_JOB_S = TTL.job - DAY;
+
+/**
  * The longest look-back of a scraper run (SCRAPE_LOOKBACK, `backfill --since`): a pipeline or job
  * counted longer ago than its lifecycle state is kept is no longer known, and reading it again
  * would count it again.
  */
-export const MAX_LOOKBACK_S = Math.min(TTL.job, TTL.pipeline);
+export const MAX_LOOKBACK_S = TTL.job;
 export const MAX_LOOKBACK_SAYS =
   '14d, as long as lifecycle state is kept (runs counted before would count again)';

@@ -1,6 +1,6 @@
 import { jobLabel, refLabel } from '../labels.js';
 import type { EventResult, JobEvent, JobStatus } from '../model.js';
-import { type HandlerContext, TTL } from './context.js';
+import { type HandlerContext, OLD_JOB_S, TTL } from './context.js';
 import { countJob, type DeferredJob, defer, deferredKey } from './deferred.js';
 import { type PipelineState, pipelineKey, sendsRuns } from './pipeline.js';
 
@@ -66,6 +66,21 @@ export async function applyJob(ctx: HandlerContext, e: JobEvent): Promise<EventR
   const seenRaw = raw !== undefined && st.z !== undefined ? st.z.includes(raw) : st.s.includes(e.status);
   if (seenRaw) return 'duplicate';
   const rank = RANK[e.status];
+  const finishing = rank === FINAL && st.r < FINAL;
+  const pipeline =
+    finishing && e.pipelineId !== undefined
+      ? await tx.get<PipelineState>(pipelineKey(e.source, e.project.id, e.pipelineId))
+      : undefined;
+  // An old job of an old pipeline updated again (a manual job played weeks later): it was
+  // counted then, and its state is gone since (see OLD_JOB_S). The pipeline must be old by this
+  // service's clock too, so that a replayed payload or a GitLab whose clock is off loses nothing.
+  if (
+    pipeline?.c !== undefined &&
+    pipeline.c <= tx.now - OLD_JOB_S &&
+    e.finishedAt !== undefined &&
+    e.finishedAt <= tx.now - OLD_JOB_S
+  )
+    return 'duplicate';
   let queued = st.q;
 
   const createdAt = e.createdAt ?? st.c;
@@ -103,11 +118,7 @@ export async function applyJob(ctx: HandlerContext, e: JobEvent): Promise<EventR
     tx.inc(f.jobsActive, [e.source, e.project.path, e.runnerType, e.status], 0);
   }
 
-  if (rank === FINAL && st.r < FINAL) {
-    const pipeline =
-      e.pipelineId === undefined
-        ? undefined
-        : await tx.get<PipelineState>(pipelineKey(e.source, e.project.id, e.pipelineId));
+  if (finishing) {
     const ran =
       e.durationSeconds ??
       (e.startedAt !== undefined && e.finishedAt !== undefined ? e.finishedAt - e.startedAt : undefined);

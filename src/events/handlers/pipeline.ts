@@ -17,6 +17,8 @@ export interface PipelineState {
   readonly f: readonly string[];
   /** The latest finish time of this pipeline that the last-run gauges were offered. */
   readonly t?: number;
+  /** When it was first known here (this service's clock; unset by versions before it). */
+  readonly c?: number;
 }
 
 /**
@@ -83,6 +85,7 @@ export async function applyPipeline(ctx: HandlerContext, e: PipelineEvent): Prom
     s: [],
     q: false,
     f: [],
+    c: tx.now,
   };
   const labels = [e.source, e.project.path, e.name, st.r];
   const final = FINAL.includes(e.status);
@@ -145,6 +148,7 @@ export async function applyPipeline(ctx: HandlerContext, e: PipelineEvent): Prom
       ...(laterFinish || st.t !== undefined
         ? { t: laterFinish ? (e.finishedAt as number) : (st.t as number) }
         : {}),
+      ...(st.c === undefined ? {} : { c: st.c }),
     } satisfies PipelineState,
     TTL.pipeline,
   );

@@ -17,6 +17,7 @@ import {
   type ApiPipeline,
   deploymentEvent,
   FINAL_PIPELINE,
+  listedRunEvent,
   mergeEvent,
   pipelineEvents,
 } from './to-events.js';
@@ -262,7 +263,10 @@ export class GitlabScraper {
             perPage: PER_PAGE,
           })) as unknown as ApiJob[];
           if (!Array.isArray(jobs)) throw new ApiError('bad_payload', `jobs of pipeline ${p.id}: not a list`);
-          await processor.process({ key: mark, events: pipelineEvents(ref, detail, jobs) });
+          // Retried between the list and this reading: the status the list showed is a run too.
+          const listed = listedRunEvent(ref, p, detail);
+          const events = pipelineEvents(ref, detail, jobs);
+          await processor.process({ key: mark, events: listed === undefined ? events : [listed, ...events] });
         } catch (err) {
           failedAt ??= updated ?? '';
           errors.record(err, `pipeline ${ref.path}#${p.id}`);

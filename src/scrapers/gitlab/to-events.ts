@@ -2,6 +2,7 @@ import type {
   DeliveryEvent,
   DeploymentEvent,
   MergeEvent,
+  PipelineEvent,
   PipelineStatus,
   ProjectRef,
 } from '../../events/model.js';
@@ -123,6 +124,30 @@ export function pipelineEvents(
     });
   }
   return events;
+}
+
+/**
+ * The run the pipeline list showed finished, when the pipeline changed before its detail was
+ * read: retried (running again) or finished again with another status. The API shows only a
+ * pipeline's latest status, so this one is counted now or never (SPEC section 5: a pipeline that
+ * fails and then succeeds after a retry counts both). Its finish time is the list's
+ * `updated_at`, which a status change sets; its duration is not shown any more.
+ */
+export function listedRunEvent(
+  project: ProjectRef,
+  listed: Pick<ApiPipeline, 'status' | 'updated_at'>,
+  detail: ApiPipeline,
+): PipelineEvent | undefined {
+  if (!FINAL_PIPELINE.has(listed.status) || listed.status === detail.status) return undefined;
+  const [event] = pipelineEvents(project, detail, []);
+  if (event?.kind !== 'pipeline') return undefined;
+  return {
+    ...event,
+    status: listed.status as PipelineStatus,
+    finishedAt: seconds(parseTimestamp(listed.updated_at)),
+    durationSeconds: undefined,
+    queuedSeconds: undefined,
+  };
 }
 
 /** A finished deployment as the final Deployment Hook would have told it. */
