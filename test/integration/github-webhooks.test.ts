@@ -521,6 +521,30 @@ describe('GitHub webhooks (SPEC sections 4 and 5)', () => {
     assert.equal(sample(text, `delivery_environment_recovery_seconds_sum{${E}}`), 540);
   });
 
+  it('give a deployment’s statuses the same environment history whichever arrives first', async () => {
+    const status = (id: number, state: string, at: string) => {
+      const payload = example('deployment_status');
+      Object.assign(payload.deployment as object, { id, created_at: '2019-05-15T10:00:00Z' });
+      Object.assign(payload.deployment_status as object, { state, created_at: `2019-05-15T${at}:00Z` });
+      return payload;
+    };
+    await send('deployment_status', status(3001, 'success', '10:05'));
+    // 3002 failed at 11:01 and was marked successful at 11:10; the success is delivered first.
+    assert.equal(await send('deployment_status', status(3002, 'success', '11:10')), 'processed');
+    assert.equal(await send('deployment_status', status(3002, 'error', '11:01')), 'processed');
+    assert.equal(await send('deployment_status', status(3002, 'error', '11:01')), 'duplicate');
+    const text = await metrics();
+    const E = `${REPO},environment="production"`;
+    assert.equal(sample(text, `delivery_environment_up{${E}}`), 1);
+    assert.equal(
+      sample(text, `delivery_environment_last_deployment_timestamp_seconds{${E}}`),
+      Date.UTC(2019, 4, 15, 11, 10) / 1000,
+    );
+    // As when they arrive in order: the error and its recovery at 11:10.
+    assert.equal(sample(text, `delivery_environment_recovery_seconds_count{${E}}`), 1);
+    assert.equal(sample(text, `delivery_environment_recovery_seconds_sum{${E}}`), 540);
+  });
+
   it('take the attempt and the deployment state into the natural key: a re-run’s statuses are new', async () => {
     const base = { id: 2001, name: 'Build', run_started_at: '2024-01-01T09:00:00Z' };
     const attempt = (n: number, status: string, conclusion: string | null) =>

@@ -68,13 +68,8 @@ export async function applyDeployment(ctx: HandlerContext, e: DeploymentEvent): 
       next.m = true;
     }
 
-    const envLabels = [e.source, e.project.path, env];
-    if (e.status === 'success') {
-      const last = f.environmentLastDeployment.valueOf(envLabels);
-      if (last === undefined || e.at > last) tx.set(f.environmentLastDeployment, envLabels, e.at);
-    }
     // A canceled deployment leaves the environment on what it ran before.
-    if (e.status !== 'canceled') await applyEnvironment(ctx, e, env);
+    if (e.status !== 'canceled') await followEnvironment(ctx, e);
   } else if (final && st.done && e.status !== 'canceled') {
     // A later, different final status of a deployment already counted (GitHub takes statuses
     // at any time; GitLab's API can mark a failed deployment successful): still counted once,
@@ -83,15 +78,26 @@ export async function applyDeployment(ctx: HandlerContext, e: DeploymentEvent): 
     const latest = st.l ?? st.x;
     if (latest !== undefined && e.status !== latest.s && e.at > latest.t) {
       next.l = { s: e.status, t: e.at };
-      const env = environmentLabel(e.environment);
-      const envLabels = [e.source, e.project.path, env];
-      if (e.status === 'success') {
-        const last = f.environmentLastDeployment.valueOf(envLabels);
-        if (last === undefined || e.at > last) tx.set(f.environmentLastDeployment, envLabels, e.at);
-      }
-      await applyEnvironment(ctx, e, env);
+      await followEnvironment(ctx, e);
+    } else if (latest !== undefined && e.at < latest.t) {
+      // An earlier final status delivered after a later one: it joins the environment's history
+      // where it belongs by time, so `error` then `success` is a recovery in either order (the
+      // gauges follow the latest by time, as ever).
+      await followEnvironment(ctx, e);
     }
   }
   tx.put(key, next, TTL.deployment);
   return 'applied';
+}
+
+/** The environment's gauges and history take a finished (not canceled) deployment status. */
+async function followEnvironment(ctx: HandlerContext, e: DeploymentEvent): Promise<void> {
+  const { tx, families: f } = ctx;
+  const env = environmentLabel(e.environment);
+  if (e.status === 'success') {
+    const envLabels = [e.source, e.project.path, env];
+    const last = f.environmentLastDeployment.valueOf(envLabels);
+    if (last === undefined || e.at > last) tx.set(f.environmentLastDeployment, envLabels, e.at);
+  }
+  await applyEnvironment(ctx, e, env);
 }
