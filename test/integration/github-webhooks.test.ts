@@ -545,6 +545,30 @@ describe('GitHub webhooks (SPEC sections 4 and 5)', () => {
     assert.equal(sample(text, `delivery_environment_recovery_seconds_sum{${E}}`), 540);
   });
 
+  it('let a deployment that fails again after a success take its environment down', async () => {
+    const status = (id: number, state: string, at: string) => {
+      const payload = example('deployment_status');
+      Object.assign(payload.deployment as object, { id, created_at: '2019-05-15T10:00:00Z' });
+      Object.assign(payload.deployment_status as object, { state, created_at: `2019-05-15T${at}:00Z` });
+      return payload;
+    };
+    const E = `${REPO},environment="production"`;
+    assert.equal(await send('deployment_status', status(3002, 'failure', '11:01')), 'processed');
+    assert.equal(await send('deployment_status', status(3002, 'success', '11:10')), 'processed');
+    assert.equal(sample(await metrics(), `delivery_environment_up{${E}}`), 1);
+    // The same state as before, but later than the success: news, not a redelivery.
+    assert.equal(await send('deployment_status', status(3002, 'failure', '11:20')), 'processed');
+    // Redeliveries of the earlier statuses change nothing.
+    assert.equal(await send('deployment_status', status(3002, 'failure', '11:01')), 'duplicate');
+    assert.equal(await send('deployment_status', status(3002, 'success', '11:10')), 'duplicate');
+    assert.equal(await send('deployment_status', status(3002, 'failure', '11:20')), 'duplicate');
+    const text = await metrics();
+    assert.equal(sample(text, `delivery_environment_up{${E}}`), 0);
+    assert.equal(sample(text, `delivery_deployment_runs_total{${E},status="failed"}`), 1);
+    assert.equal(sample(text, `delivery_deployment_runs_total{${E},status="success"}`), undefined);
+    assert.equal(sample(text, `delivery_environment_recovery_seconds_sum{${E}}`), 540);
+  });
+
   it('take the attempt and the deployment state into the natural key: a re-run’s statuses are new', async () => {
     const base = { id: 2001, name: 'Build', run_started_at: '2024-01-01T09:00:00Z' };
     const attempt = (n: number, status: string, conclusion: string | null) =>

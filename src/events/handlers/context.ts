@@ -20,7 +20,7 @@ export const TTL = {
    * A pipeline that finishes again weeks later (a deploy gate played) must still be known then:
    * which (id, status) runs were counted, its queue time, and how long it has been known (job.ts).
    */
-  pipeline: 90 * DAY,
+  pipeline: 30 * DAY,
   deployment: 30 * DAY,
   once: 90 * DAY,
   delivery: 7 * DAY,

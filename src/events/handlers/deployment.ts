@@ -29,6 +29,21 @@ export async function applyDeployment(ctx: HandlerContext, e: DeploymentEvent): 
   const final = e.status === 'success' || e.status === 'failed' || e.status === 'canceled';
   const seen = e.state ?? e.status;
   if (st.s.includes(seen)) {
+    // A final state seen before, but later than a different one since (GitHub takes statuses at
+    // any time: failure, success, then failure again): the environment follows it. A
+    // redelivery is never later than the latest final status.
+    const latest = st.l ?? st.x;
+    if (
+      final &&
+      e.status !== 'canceled' &&
+      latest !== undefined &&
+      e.status !== latest.s &&
+      e.at > latest.t
+    ) {
+      await followEnvironment(ctx, e);
+      tx.put(key, { ...st, l: { s: e.status, t: e.at } } satisfies DeploymentState, TTL.deployment);
+      return 'applied';
+    }
     // The same final status again, now from the API with the start its webhook lacked: the
     // deployment was counted already, only its duration is still to observe.
     const start = e.startedAt ?? st.r ?? e.runningAt;
