@@ -3,6 +3,15 @@ import { HttpError } from '../http/http-error.js';
 import type { Secrets } from '../secrets/secrets.js';
 import { InvalidPayloadError } from './invalid-payload-error.js';
 
+/**
+ * A body refused as not authentic: the project it claims to come from (unauthenticated input,
+ * for the log only) and whether a secret was sent at all. Never the secret.
+ */
+export interface Refused {
+  readonly claimed: string;
+  readonly secretSent: boolean;
+}
+
 /** What a source's parser makes of an authentic payload. */
 export type SourceParsed = { kind: 'events'; events: DeliveryEvent[] } | { kind: 'ignored'; reason: string };
 
@@ -16,7 +25,7 @@ export type CheckHeaders = Readonly<Record<string, string>>;
 export type Checked =
   /** The body cannot be read (not JSON, form without `payload`): 400. */
   | { readonly kind: 'unreadable'; readonly message: string }
-  | { readonly kind: 'unauthorized' }
+  | ({ readonly kind: 'unauthorized' } & Refused)
   /** Authentic; `project` is what `delivery_webhook_last_received_timestamp_seconds` notes. */
   | { readonly kind: 'ignored'; readonly project: string; readonly reason: string }
   | { readonly kind: 'invalid'; readonly project: string; readonly error: string }
@@ -35,13 +44,13 @@ export interface SourceCheck<T = unknown> {
   readonly headers: readonly string[];
   /** Reads the raw body into the source's envelope: 400 (HttpError) when unreadable. */
   decode(headers: CheckHeaders, raw: Buffer): T;
-  /** Authenticates; returns the project path to note as last received ('' for none), or false. */
+  /** Authenticates; returns the project path to note as last received ('' for none), or why not. */
   authenticate(
     headers: CheckHeaders,
     raw: Buffer,
     decoded: T,
     secrets: Secrets,
-  ): string | false | Promise<string | false>;
+  ): string | Refused | Promise<string | Refused>;
   /** Source-neutral events, or why the delivery is not used; InvalidPayloadError for JSON that does not fit. */
   parse(headers: CheckHeaders, decoded: T): SourceParsed;
 }
@@ -71,7 +80,7 @@ export async function runCheck<T>(
       throw err;
     }
     const project = await check.authenticate(headers, raw, decoded, secrets);
-    if (project === false) return { kind: 'unauthorized' };
+    if (typeof project !== 'string') return { kind: 'unauthorized', ...project };
     try {
       const parsed = check.parse(headers, decoded);
       return parsed.kind === 'ignored'

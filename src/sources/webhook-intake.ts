@@ -10,6 +10,7 @@ import { readRawBody } from '../http/read-raw-body.js';
 import type { LastReceived } from '../metrics/last-received.js';
 import type { ServiceMetrics } from '../metrics/service-metrics.js';
 import type { WebhookChecker } from './check-pool.js';
+import { refusalLog } from './refusal-log.js';
 import type { SourceCheck } from './webhook-check.js';
 
 /** Delivery ids are UUIDs; anything implausibly long is not used as a dedupe key. */
@@ -83,6 +84,7 @@ export function webhookIntake(
     }));
   // In memory only: saved in the background, not by this request (see last-received.ts).
   const noteReceived = (project: string) => deps.lastReceived.note(source, project, deps.clock.now() / 1000);
+  const noteRefused = refusalLog(deps.log, source);
   return async (req: IncomingMessage): Promise<Answer> => {
     const started = process.hrtime.bigint();
     const event = steps.event(req);
@@ -110,6 +112,7 @@ export function webhookIntake(
           throw new HttpError(400, checked.message);
         case 'unauthorized':
           outcome = 'unauthorized';
+          noteRefused(event, checked);
           throw new HttpError(
             401,
             'the webhook secret is missing or is not the secret of the project this event names',

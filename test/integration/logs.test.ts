@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { example, postGithub } from '../helpers/github.js';
+import { GITLAB_SECRET, jobHook, postGitlab } from '../helpers/gitlab.js';
 import { push } from '../helpers/push.js';
 import { startTestApp } from '../helpers/start-app.js';
 
@@ -65,6 +67,47 @@ describe('logs', () => {
       'POST /api/deployments_total/inc 400 number',
     ]);
     for (const value of ['auth-secret', 'metrics-secret', 'presented-wrong-bearer']) {
+      assert.ok(!app.rawLogs().includes(value), `${value} appears in the logs`);
+    }
+  });
+
+  it('warn of webhooks refused for their secret at the default level, once per source per 10 s, without the secret', async () => {
+    const app = await startTestApp({
+      GITLAB_WEBHOOK_TOKEN_ACME_PAYMENTS_API: GITLAB_SECRET,
+      GITHUB_WEBHOOK_SECRET: 'github-secret',
+      LOG_LEVEL: 'info',
+    });
+    try {
+      for (const token of ['presented-wrong-1', 'presented-wrong-2', null]) {
+        assert.equal(
+          (await postGitlab(app.url, jobHook({ id: 1, status: 'pending' }), { token })).status,
+          401,
+        );
+      }
+      const run = example('workflow_run');
+      assert.equal(
+        (await postGithub(app.url, 'workflow_run', run, { secret: 'presented-wrong-3' })).status,
+        401,
+      );
+      assert.equal((await postGitlab(app.url, jobHook({ id: 1, status: 'pending' }))).status, 200);
+    } finally {
+      await app.stop();
+    }
+    const refused = app.logs
+      .filter((l) => l.level === 40 && String(l.msg).startsWith('webhook refused'))
+      .map((l) => [l.source, l.event, l.claimedProject, l.secret, l.refusedSinceLastLine]);
+    const repo = (example('workflow_run').repository as { full_name: string }).full_name;
+    assert.deepEqual(refused, [
+      ['gitlab', 'job', 'acme/payments-api', 'wrong', undefined],
+      ['github', 'workflow_run', repo, 'wrong', undefined],
+    ]);
+    for (const value of [
+      'presented-wrong-1',
+      'presented-wrong-2',
+      'presented-wrong-3',
+      GITLAB_SECRET,
+      'github-secret',
+    ]) {
       assert.ok(!app.rawLogs().includes(value), `${value} appears in the logs`);
     }
   });

@@ -21,15 +21,14 @@ export const githubCheck: SourceCheck<GithubBody> = {
   },
   authenticate: async (headers, raw, { text, json }, secrets) => {
     const owner = githubOwnerOf(json);
-    const ok = await verifyGithubSignature(
-      secrets,
-      raw,
-      text,
-      owner,
-      headers['x-hub-signature-256'] || undefined,
-    );
-    if (!ok) return false;
+    const signature = headers['x-hub-signature-256'] || undefined;
     const repo = (json as { repository?: { full_name?: unknown } } | null)?.repository?.full_name;
+    if (!(await verifyGithubSignature(secrets, raw, text, owner, signature))) {
+      return {
+        claimed: typeof repo === 'string' ? repo : (owner ?? ''),
+        secretSent: signature !== undefined,
+      };
+    }
     // A body naming neither a repository nor an owner (`null`) makes no last-received series.
     return typeof repo === 'string' ? repo : (owner ?? '');
   },

@@ -10,8 +10,10 @@ export const gitlabCheck: SourceCheck = {
   decode: (_headers, raw) => parseJsonBody(raw.toString('utf8')),
   authenticate: (headers, _raw, body, secrets) => {
     const project = gitlabProjectOf(body);
-    const ok = verifyGitlabToken(secrets, project, headers['x-gitlab-token'] || undefined);
-    if (!ok) return false;
+    const token = headers['x-gitlab-token'] || undefined;
+    if (!verifyGitlabToken(secrets, project, token)) {
+      return { claimed: project.path ?? project.id ?? '', secretSent: token !== undefined };
+    }
     // A group's last segment is no project (and any configured secret passes for it): no
     // `delivery_webhook_last_received_timestamp_seconds` series is made for it.
     return project.segmentOnly === true ? '' : (project.path ?? project.id ?? 'unknown');
