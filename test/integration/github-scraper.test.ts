@@ -238,6 +238,136 @@ describe('GitHub scraper against a fake GitHub API (SPEC section 8)', function (
     );
   });
 
+  describe('after an outage of a busy repository: more runs since the checkpoint than 100 pages', () => {
+    const OUTAGE_RUNS = 12_000;
+    const series = (status: string): string =>
+      `delivery_pipeline_runs_total{source="github",project="acme-gh/monorepo",pipeline="CI",ref="main",status="${status}"}`;
+    const jobsOf = (r: { path: string }): boolean =>
+      /\/acme-gh\/monorepo\/actions\/runs\/\d+\/jobs$/.test(r.path);
+    const listsOf = (r: { path: string }): boolean => /\/acme-gh\/monorepo\/actions\/runs$/.test(r.path);
+    const run = (id: number, createdMs: number, status: 'completed' | 'in_progress' = 'completed') => ({
+      id,
+      name: 'CI',
+      path: '.github/workflows/ci.yml',
+      head_branch: 'main',
+      status,
+      conclusion:
+        status === 'completed' ? (id % 7 === 0 ? ('failure' as const) : ('success' as const)) : null,
+      created_at: createdMs,
+      updated_at: createdMs + 60_000,
+    });
+    let now: number;
+
+    beforeEach(async () => {
+      // No per-second limit and a large hourly budget: 12,000 runs each need their jobs read.
+      await fake.close();
+      fake = await FakeGithub.start({ token: API_TOKEN, prefix: '/api/v3', hourlyBudget: 1_000_000 });
+      fake.addRepo({ id: 7900, owner: 'acme-gh', name: 'monorepo', default_branch: 'main' });
+      now = Math.floor(Date.now() / 1000) * 1000;
+      // Before the outage: a run still in progress, and a newer finished one (the checkpoint).
+      fake.addRun('acme-gh/monorepo', run(10, now - 20 * 3600_000, 'in_progress'));
+      fake.addRun('acme-gh/monorepo', run(11, now - 19.9 * 3600_000));
+    });
+
+    /** The outage: OUTAGE_RUNS finished runs in bursts of 1 to 4 a second (one of 250 in one second), and the run in progress finishes. */
+    function outage(): void {
+      const random = mulberry32(11);
+      let at = now - 19 * 3600_000;
+      let inSecond = 0;
+      for (let i = 0; i < OUTAGE_RUNS; i++) {
+        const id = 100_000 + i;
+        fake.addRun('acme-gh/monorepo', run(id, at));
+        if (id % 100 === 0) {
+          fake.addJob('acme-gh/monorepo', id, {
+            id: id * 10,
+            name: 'build',
+            status: 'completed',
+            conclusion: 'success',
+            created_at: at,
+            completed_at: at + 30_000,
+          });
+        }
+        const burst = i >= 1000 && i < 1250 ? 250 : 1 + Math.floor(random() * 4);
+        if (++inSecond >= burst) {
+          inSecond = 0;
+          at += 5000;
+        }
+      }
+      fake.updateRun('acme-gh/monorepo', 10, { status: 'completed', conclusion: 'success', updated_at: now });
+    }
+
+    const expected = (ids: number[]) => ({
+      success: ids.filter((id) => id % 7 !== 0).length,
+      failed: ids.filter((id) => id % 7 === 0).length,
+    });
+    const allIds = (): number[] => [10, 11, ...Array.from({ length: OUTAGE_RUNS }, (_, i) => 100_000 + i)];
+
+    it('repairs every finished run since the checkpoint, each counted once', async function () {
+      this.timeout(300_000);
+      const app = await start({ API_MAX_RPS: '5000' });
+      await app.service.scrapers.runOnce();
+      outage();
+      fake.resetLog();
+      await app.service.scrapers.runOnce();
+      const text = await getMetrics(app.url);
+      const want = expected(allIds());
+      assert.deepEqual(
+        { success: sample(text, series('success')), failed: sample(text, series('failed')) },
+        want,
+      );
+      assert.equal(
+        sample(
+          text,
+          'delivery_job_runs_total{source="github",project="acme-gh/monorepo",ref="main",stage="CI",job="build",status="success"}',
+        ),
+        OUTAGE_RUNS / 100,
+      );
+      // Each run's jobs read once: the 12,000 and the run that was in progress.
+      assert.equal(fake.requestCount(jobsOf), OUTAGE_RUNS + 1);
+      const lists = fake.requestCount(listsOf);
+      assert.ok(lists <= OUTAGE_RUNS / 100 + 40, `${lists} requests for the runs lists`);
+      assert.equal(
+        sample(text, 'delivery_pipelines_active{source="github",project="acme-gh/monorepo",state="running"}'),
+        0,
+      );
+
+      // Nothing new: the same numbers, no jobs read again, and a quiet run is one request again.
+      await app.service.scrapers.runOnce();
+      fake.resetLog();
+      await app.service.scrapers.runOnce();
+      const again = await getMetrics(app.url);
+      assert.deepEqual(
+        { success: sample(again, series('success')), failed: sample(again, series('failed')) },
+        want,
+      );
+      assert.equal(fake.requestCount(jobsOf), 0);
+      assert.equal(fake.requestCount(listsOf), 1);
+    });
+
+    it('a run cut short while reading by creation time keeps the checkpoint: the next one finishes, nothing twice', async function () {
+      this.timeout(300_000);
+      const app = await start({ API_MAX_RPS: '5000' });
+      await app.service.scrapers.runOnce();
+      outage();
+      fake.resetLog();
+      // The 8th query by creation time fails: the repository's run ends there.
+      let windows = 0;
+      fake.failNext(1, '500', (r) => listsOf(r) && r.query.has('created') && ++windows === 8);
+      await app.service.scrapers.runOnce();
+      const cut = await getMetrics(app.url);
+      const read = (sample(cut, series('success')) ?? 0) + (sample(cut, series('failed')) ?? 0);
+      assert.ok(read > 10_000 && read < OUTAGE_RUNS + 2, `${read} runs counted before the failure`);
+      await app.service.scrapers.runOnce();
+      const text = await getMetrics(app.url);
+      assert.deepEqual(
+        { success: sample(text, series('success')), failed: sample(text, series('failed')) },
+        expected(allIds()),
+      );
+      // Runs counted before the failure were not read again.
+      assert.equal(fake.requestCount(jobsOf), OUTAGE_RUNS + 1);
+    });
+  });
+
   it('follows the runs list’s Link header when pages hold fewer runs than asked for', async () => {
     await fake.close();
     fake = await FakeGithub.start({ token: API_TOKEN, prefix: '/api/v3', maxPerPage: 1 });

@@ -591,6 +591,26 @@ describe('fake GitHub API', () => {
     assert.equal((await gh(fake, '/repos/acme/api/actions/runs?created=soon')).status, 422);
   });
 
+  it('answers a filtered runs query with at most searchCap runs (total_count counts all); refuses unfiltered pages past the pagination limit', async () => {
+    addRuns(30);
+    fake.searchCap = 25;
+    fake.runsPaginationLimit = 20;
+    const body = async (q: string) =>
+      (await (await gh(fake, `/repos/acme/api/actions/runs?${q}`)).json()) as {
+        total_count: number;
+        workflow_runs: Array<{ id: number }>;
+      };
+    const first = await body('created=2026-11-20&per_page=20');
+    assert.equal(first.total_count, 30);
+    assert.equal(first.workflow_runs.length, 20);
+    assert.equal((await body('created=2026-11-20&per_page=20&page=2')).workflow_runs.length, 5);
+    assert.equal((await body('created=2026-11-20&per_page=20&page=3')).workflow_runs.length, 0);
+    assert.equal((await gh(fake, '/repos/acme/api/actions/runs?per_page=20')).status, 200);
+    const refused = await gh(fake, '/repos/acme/api/actions/runs?per_page=20&page=2');
+    assert.equal(refused.status, 422);
+    assert.match(((await refused.json()) as { message: string }).message, /pagination is limited/);
+  });
+
   it('lists jobs of the latest attempt by default and of all attempts with filter=all', async () => {
     fake.addRun('acme/api', {
       id: 77,

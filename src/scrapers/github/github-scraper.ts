@@ -9,6 +9,7 @@ import { ApiError } from '../api-error.js';
 import type { RunErrors } from '../run-errors.js';
 import { type RunOptions, scrapeAll } from '../scrape-all.js';
 import type { ScraperMetrics } from '../scraper-metrics.js';
+import { type CreatedWindow, type RunsPage, runsCreatedIn } from './created-windows.js';
 import { type ApiJob, type ApiRun, runEvents, runIsFinal } from './to-events.js';
 
 interface Deps {
@@ -30,15 +31,28 @@ interface Repo extends ProjectRef {
   readonly inOrg?: boolean;
 }
 
+interface OpenRun {
+  s: 'pending' | 'running';
+  /** Unix seconds. */
+  created: number;
+  /** Last seen, unix seconds. */
+  at: number;
+}
+
 interface RepoCheckpoint {
   /** Unix seconds: runs created before it were all seen at an earlier run. */
   readonly seenUntil: number;
   /** Runs not finished yet: id -> state, created (unix s) and last seen. */
-  readonly open: Readonly<Record<string, { s: 'pending' | 'running'; created: number; at: number }>>;
+  readonly open: Readonly<Record<string, OpenRun>>;
 }
 
+type ListedRun = ApiRun & { repository?: { id?: number; full_name?: string } };
+
 const PER_PAGE = 100;
-/** At most this many pages of runs per repository and run (10,000 runs), whatever the links say. */
+/**
+ * At most this many pages of the unfiltered runs list per repository and run (10,000 runs),
+ * whatever the links say; runs since the checkpoint beyond them are read by creation time.
+ */
 const MAX_RUN_PAGES = 100;
 const DISCOVERY_EVERY_S = 3600;
 const OPEN_EXPIRY_S = 24 * 3600;
@@ -124,29 +138,23 @@ export class GithubScraper {
     );
     const stopAt = Math.min(oldestOpen, checkpoint.seenUntil);
 
-    const open: Record<string, { s: 'pending' | 'running'; created: number; at: number }> = {
-      ...checkpoint.open,
-    };
+    const open: Record<string, OpenRun> = { ...checkpoint.open };
+    const seen = new Set<string>();
     let ref: Repo = repo;
     let newest = checkpoint.seenUntil;
     // A run whose reading failed keeps the checkpoint before it, so the next run tries again.
     let failedBefore = Number.POSITIVE_INFINITY;
-    // Pages are followed by their `Link: rel="next"`, as GitHub asks, until the runs reach what
-    // was seen before or there is no next page: a page may hold fewer than asked for.
-    let pages = 0;
-    const pagesOfRuns = client.paginate.iterator(client.rest.actions.listWorkflowRunsForRepo, {
-      owner: repo.owner,
-      repo: repo.name,
-      per_page: PER_PAGE,
-    });
-    for await (const { data } of repo.inOrg === true
-      ? unlessUnavailable(pagesOfRuns, errors, `runs of ${repo.path}`)
-      : pagesOfRuns) {
-      // octokit hands a `{total_count, workflow_runs}` page on as the list itself.
+    // An org repository whose runs stopped being readable half-way keeps its checkpoint too.
+    let unavailable = false;
+    const where = `runs of ${repo.path}`;
+    const guarded = (pages: AsyncIterable<{ data: unknown }>): AsyncIterable<{ data: unknown }> =>
+      repo.inOrg === true ? unlessUnavailable(pages, errors, where, () => (unavailable = true)) : pages;
+
+    const toPage = (data: unknown): RunsPage<ListedRun> => {
+      // octokit hands a `{total_count, workflow_runs}` page on as the list itself, total_count on it.
       const list: unknown = Array.isArray(data) ? data : (data as { workflow_runs?: unknown })?.workflow_runs;
-      if (!Array.isArray(list))
-        throw new ApiError('bad_payload', `runs of ${repo.path}: no workflow_runs list`);
-      const runs = list as Array<ApiRun & { repository?: { id?: number; full_name?: string } }>;
+      if (!Array.isArray(list)) throw new ApiError('bad_payload', `${where}: no workflow_runs list`);
+      const runs = list as ListedRun[];
       // A repository of GITHUB_REPOS learns its id, and its name as GitHub spells it (the
       // `project` label its webhooks carry), from its runs.
       const named = runs[0]?.repository;
@@ -157,55 +165,120 @@ export class GithubScraper {
           path: typeof named.full_name === 'string' && named.full_name !== '' ? named.full_name : ref.path,
         };
       }
+      const total = (data as { total_count?: unknown }).total_count;
+      return { runs, total: typeof total === 'number' ? total : runs.length };
+    };
+
+    /** `openOnly`: a look-up of runs that were open, which does not count as news of them (see below). */
+    const take = async (run: ListedRun, openOnly = false): Promise<void> => {
+      const id = String(run.id);
+      const was = checkpoint.open[id];
+      if (openOnly && was === undefined) return;
+      seen.add(id);
+      const created = parseTimestamp(run.created_at) ?? 0;
+      if (runIsFinal(run)) {
+        delete open[id];
+        // A re-run keeps its id and created_at (and its place in the list) but starts again:
+        // an old run that started after what was seen is news. Claims keep it to once.
+        const started = parseTimestamp(run.run_started_at) ?? created;
+        if (created < stopAt && was === undefined && started < checkpoint.seenUntil) return;
+        const mark = `scraped:github:${ref.id}:${run.id}:${run.run_attempt ?? 1}`;
+        if (await store.hasClaim(`delivery:${mark}`)) return;
+        try {
+          const jobs = (await client.paginate(client.rest.actions.listJobsForWorkflowRun, {
+            owner: repo.owner,
+            repo: repo.name,
+            run_id: run.id,
+            filter: 'all',
+            per_page: PER_PAGE,
+          })) as unknown as ApiJob[];
+          if (!Array.isArray(jobs) || jobs.some((job) => typeof job?.id !== 'number')) {
+            throw new ApiError('bad_payload', `jobs of run ${run.id}: not a list of jobs`);
+          }
+          await processor.process({ key: mark, events: runEvents(ref, run, jobs) });
+        } catch (err) {
+          failedBefore = Math.min(failedBefore, created - 1);
+          errors.record(err, `run ${ref.path}#${run.id}`);
+        }
+      } else if (RUNNING.has(run.status ?? '') || PENDING.has(run.status ?? '')) {
+        const s = RUNNING.has(run.status ?? '') ? 'running' : 'pending';
+        open[id] = { s, created, at: openOnly && was !== undefined ? was.at : now };
+      } else {
+        // Completed without an outcome (stale, action_required) or a status not known here:
+        // not active, whatever it was before.
+        delete open[id];
+      }
+    };
+
+    // Pages are followed by their `Link: rel="next"`, as GitHub asks, until the runs reach what
+    // was seen before or there is no next page: a page may hold fewer than asked for.
+    let pages = 0;
+    let cut = false;
+    let oldestRead = Number.POSITIVE_INFINITY;
+    for await (const { data } of guarded(
+      client.paginate.iterator(client.rest.actions.listWorkflowRunsForRepo, {
+        owner: repo.owner,
+        repo: repo.name,
+        per_page: PER_PAGE,
+      }),
+    )) {
+      const { runs } = toPage(data);
       let reachedOld = false;
       for (const run of runs) {
         const created = parseTimestamp(run.created_at) ?? 0;
         if (created > newest) newest = created;
         if (created < stopAt) reachedOld = true;
-        const id = String(run.id);
-        if (runIsFinal(run)) {
-          delete open[id];
-          // A re-run keeps its id and created_at (and its place in the list) but starts again:
-          // an old run that started after what was seen is news. Claims keep it to once.
-          const started = parseTimestamp(run.run_started_at) ?? created;
-          if (created < stopAt && checkpoint.open[id] === undefined && started < checkpoint.seenUntil)
-            continue;
-          const mark = `scraped:github:${ref.id}:${run.id}:${run.run_attempt ?? 1}`;
-          if (await store.hasClaim(`delivery:${mark}`)) continue;
-          try {
-            const jobs = (await client.paginate(client.rest.actions.listJobsForWorkflowRun, {
-              owner: repo.owner,
-              repo: repo.name,
-              run_id: run.id,
-              filter: 'all',
-              per_page: PER_PAGE,
-            })) as unknown as ApiJob[];
-            if (!Array.isArray(jobs) || jobs.some((job) => typeof job?.id !== 'number')) {
-              throw new ApiError('bad_payload', `jobs of run ${run.id}: not a list of jobs`);
-            }
-            await processor.process({ key: mark, events: runEvents(ref, run, jobs) });
-          } catch (err) {
-            failedBefore = Math.min(failedBefore, created - 1);
-            errors.record(err, `run ${ref.path}#${run.id}`);
-          }
-        } else if (RUNNING.has(run.status ?? '') || PENDING.has(run.status ?? '')) {
-          open[id] = { s: RUNNING.has(run.status ?? '') ? 'running' : 'pending', created, at: now };
-        } else {
-          // Completed without an outcome (stale, action_required) or a status not known here:
-          // not active, whatever it was before.
-          delete open[id];
-        }
+        if (created < oldestRead) oldestRead = created;
+        await take(run);
       }
       if (reachedOld || runs.length === 0) break;
       if (++pages >= MAX_RUN_PAGES) {
-        // Older runs than these are not read, by this run or (the checkpoint moves on) later
-        // ones: said, not hidden. It takes 10,000 runs since the checkpoint (a long backfill).
-        const oldest = Math.min(...runs.map((r) => parseTimestamp(r.created_at) ?? Number.POSITIVE_INFINITY));
-        this.#d.log.warn(
-          { repo: ref.path, pages, notReadBefore: new Date(oldest * 1000).toISOString() },
-          'more runs than the scraper reads in one run (100 pages); older ones are not repaired',
-        );
+        cut = true;
         break;
+      }
+    }
+
+    if (cut && !unavailable) {
+      // More runs since the checkpoint than the pages read (a long outage of a busy monorepo):
+      // the rest is read by windows of their creation time, which GitHub lists, unlike deep
+      // pages, in full (see created-windows.ts); pages may also shift while runs come in.
+      const query = (created: string): AsyncIterable<RunsPage<ListedRun>> =>
+        mapPages(
+          guarded(
+            client.paginate.iterator(client.rest.actions.listWorkflowRunsForRepo, {
+              owner: repo.owner,
+              repo: repo.name,
+              per_page: PER_PAGE,
+              created,
+            }),
+          ),
+          toPage,
+          () => unavailable,
+        );
+      const tooFull = (w: CreatedWindow): void =>
+        this.#d.log.warn(
+          { repo: ref.path, second: new Date(w.from * 1000).toISOString() },
+          'more runs created in one second than GitHub lists (1,000): the others are not repaired',
+        );
+      // Every run created since the checkpoint that the pages did not reach (the second of the
+      // oldest run read again: it may hold more runs than the last page showed).
+      if (oldestRead >= checkpoint.seenUntil) {
+        const rest = { from: checkpoint.seenUntil, to: oldestRead };
+        for await (const runs of runsCreatedIn(rest, query, tooFull)) for (const run of runs) await take(run);
+      }
+      // Runs that were open at the checkpoint, older than it, and not reached: the seconds they
+      // were created in are looked up, not every run since. Such a look-up does not renew an
+      // open run's entry, so one that never ends still expires and stops this (one request a
+      // second looked up, each run).
+      const coveredFrom = Math.min(checkpoint.seenUntil, oldestRead + 1);
+      const lookups = new Set(
+        Object.entries(checkpoint.open)
+          .filter(([id, o]) => !seen.has(id) && o.created < coveredFrom)
+          .map(([, o]) => o.created),
+      );
+      for (const second of [...lookups].sort((a, b) => b - a)) {
+        for await (const runs of runsCreatedIn({ from: second, to: second }, query, tooFull))
+          for (const run of runs) await take(run, true);
       }
     }
     for (const [id, entry] of Object.entries(open)) if (now - entry.at > OPEN_EXPIRY_S) delete open[id];
@@ -219,7 +292,9 @@ export class GithubScraper {
     const seenUntil =
       lookback !== undefined && saved !== undefined && checkpoint.seenUntil > saved.seenUntil
         ? saved.seenUntil
-        : Math.min(newest, failedBefore);
+        : unavailable
+          ? checkpoint.seenUntil
+          : Math.min(newest, failedBefore);
     const next: RepoCheckpoint = { seenUntil, open };
     await store.write({ state: [{ key, value: next }] });
   }
@@ -294,10 +369,22 @@ async function* unlessUnavailable<T>(
   pages: AsyncIterable<T>,
   errors: RunErrors,
   where: string,
+  noted: () => void,
 ): AsyncGenerator<T> {
   try {
     for await (const page of pages) yield page;
   } catch (err) {
     if (!errors.noteUnavailable(err, where, [403, 404])) throw err;
+    noted();
   }
+}
+
+/** octokit's pages as RunsPage, none once `stop` says so. */
+async function* mapPages<R>(
+  pages: AsyncIterable<{ data: unknown }>,
+  toPage: (data: unknown) => RunsPage<R>,
+  stop: () => boolean,
+): AsyncGenerator<RunsPage<R>> {
+  if (stop()) return;
+  for await (const { data } of pages) yield toPage(data);
 }

@@ -131,6 +131,10 @@ export interface FakeGithubOptions extends FakeServerOptions {
   /** At most this many items per page whatever per_page asks (a proxy or an older GitHub
    * Enterprise Server may serve fewer); default 100 like GitHub. */
   maxPerPage?: number;
+  /** The unfiltered runs list refuses a page past this many runs (page × per_page) with 422
+   * "pagination is limited for this resource"; default 40,000, as github.com does
+   * (apache/devlake#8842). */
+  runsPaginationLimit?: number;
 }
 
 interface Repo {
@@ -262,6 +266,7 @@ export class FakeGithub extends FakeHttpServer {
   readonly repositoryIdLinks: boolean;
   searchCap: number;
   maxPerPage: number;
+  runsPaginationLimit: number;
 
   constructor(options: FakeGithubOptions = {}) {
     const prefix = (options.prefix ?? '').replace(/\/+$/, '');
@@ -270,6 +275,7 @@ export class FakeGithub extends FakeHttpServer {
     this.repositoryIdLinks = options.repositoryIdLinks ?? false;
     this.searchCap = options.searchCap ?? 1000;
     this.maxPerPage = options.maxPerPage ?? 100;
+    this.runsPaginationLimit = options.runsPaginationLimit ?? 40_000;
     this.#repoRoute('/actions/runs', (c, r) => this.#listRuns(c, r));
     this.#repoRoute('/actions/runs/:run_id/jobs', (c, r) => this.#listJobs(c, r, null));
     this.#repoRoute('/actions/runs/:run_id/attempts/:attempt/jobs', (c, r) =>
@@ -611,6 +617,20 @@ export class FakeGithub extends FakeHttpServer {
       (v) => v !== undefined,
     );
     if (searching) runs = runs.slice(0, this.searchCap);
+    else {
+      const page = Number.parseInt(q.get('page') ?? '', 10);
+      const perPage = Number.parseInt(q.get('per_page') ?? '', 10);
+      const n =
+        (Number.isFinite(page) && page >= 1 ? page : 1) *
+        Math.min(this.maxPerPage, perPage >= 1 ? perPage : 30);
+      if (n > this.runsPaginationLimit) {
+        throw new HttpError(422, {
+          message: 'In order to keep the API fast for everyone, pagination is limited for this resource.',
+          documentation_url: `${DOCS}/using-the-rest-api/using-pagination-in-the-rest-api`,
+          status: '422',
+        });
+      }
+    }
     return this.#paginate(
       ctx,
       runs,
