@@ -14,9 +14,10 @@ export const gitlabCheck: SourceCheck = {
     if (!verifyGitlabToken(secrets, project, token)) {
       return { claimed: project.path ?? project.id ?? '', secretSent: token !== undefined };
     }
-    // A group's last segment is no project (and any configured secret passes for it): no
+    // A group is no project (and for its last segment alone any configured secret passes): no
     // `delivery_webhook_last_received_timestamp_seconds` series is made for it.
-    return project.segmentOnly === true ? '' : (project.path ?? project.id ?? 'unknown');
+    if (project.segmentOnly === true || project.groupOnly === true) return '';
+    return project.path ?? project.id ?? 'unknown';
   },
   parse: (_headers, body) => parseGitlab(body),
 };

@@ -7,6 +7,12 @@ export interface GitlabProjectIdentity {
    * which secret, it means cannot be told (see verify.ts).
    */
   readonly segmentOnly?: true;
+  /**
+   * The path is a group's full path (a Subgroup Hook's `full_path`, a group access token's
+   * `group.full_path`, a group-level work item's URL): authenticated like a project's path, but
+   * it is no project.
+   */
+  readonly groupOnly?: true;
 }
 
 const NONE: GitlabProjectIdentity = { id: undefined, path: undefined };
@@ -90,10 +96,14 @@ export function gitlabProjectOf(body: unknown): GitlabProjectIdentity {
   const attrs = isObject(body.object_attributes) ? body.object_attributes : {};
   const itemId = idOf(attrs.project_id);
   const itemPath = pathOfItemUrl(attrs.url);
-  if (itemId !== undefined || itemPath !== undefined) return { id: itemId, path: itemPath };
+  if (itemId !== undefined || itemPath !== undefined) {
+    // `groups/` is a reserved top-level path: such an item belongs to a group, no project.
+    const ofGroup = itemId === undefined && pathOfUrl(attrs.url)?.startsWith('groups/') === true;
+    return ofGroup ? { id: undefined, path: itemPath, groupOnly: true } : { id: itemId, path: itemPath };
+  }
   const group = isObject(body.group) ? body.group : {};
   const full = nonEmpty(body.full_path) ?? nonEmpty(group.full_path);
-  if (full !== undefined) return { id: undefined, path: full };
+  if (full !== undefined) return { id: undefined, path: full, groupOnly: true };
   const segment = nonEmpty(group.group_path) ?? nonEmpty(body.group_path);
   return segment === undefined ? NONE : { id: undefined, path: segment, segmentOnly: true };
 }
