@@ -793,6 +793,22 @@ describe('GitLab scraper against a fake GitLab API (SPEC section 8)', function (
       assert.equal(sample(await getMetrics(app.url), online), 1);
     });
 
+    it('a list answered with something not a list ({}) is bad_payload, and keeps the last runner counts', async () => {
+      const app = await start();
+      await app.service.scrapers.runOnce();
+      const online = 'delivery_runners{source="gitlab",scope="group",status="online"}';
+      const paused = 'delivery_runners{source="gitlab",scope="group",status="paused"}';
+      assert.equal(sample(await getMetrics(app.url), online), 1);
+      fake.failNext(1, 'empty', { path: /\/runners$/ });
+      fake.failNext(1, 'empty', { path: /\/environments$/ });
+      await app.service.scrapers.runOnce({ lookbackSeconds: 3600 });
+      const text = await getMetrics(app.url);
+      assert.equal(sample(text, online), 1, 'a runner did not go away');
+      assert.equal(sample(text, paused), 1);
+      assert.equal(await errors(app, 'bad_payload'), 2);
+      assert.equal(await errors(app, 'other'), 0);
+    });
+
     it('429 past the limit: waits as Retry-After says and stays within API_MAX_RPS', async () => {
       await fake.close();
       fake = await FakeGitlab.start({ token: API_TOKEN, limitPerSecond: 2 });

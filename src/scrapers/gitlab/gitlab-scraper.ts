@@ -77,6 +77,15 @@ const RUNNING = new Set(['running', 'canceling']);
 const iso = (seconds: number) => new Date(seconds * 1000).toISOString();
 
 /**
+ * A list the API answered, or a `bad_payload` error: an answer that is not a list (`{}`, an
+ * HTML page) would otherwise read as no runners, environments or merges, and set gauges to 0.
+ */
+function asList<T>(answer: unknown, what: string): T[] {
+  if (!Array.isArray(answer)) throw new ApiError('bad_payload', `${what}: not a list`);
+  return answer as T[];
+}
+
+/**
  * A timestamp of the API in one form (UTC, milliseconds), so that two compare as strings: an
  * instance with a time zone set answers `…-05:00`, which compared as text against a `…Z` one
  * would keep the checkpoint from moving.
@@ -121,17 +130,20 @@ export class GitlabScraper {
     let failed = false;
     for (const group of this.#d.groups) {
       try {
-        const list = (await client.Groups.allProjects(group, {
-          includeSubgroups: true,
-          // Projects of other groups shared with this one are theirs, not this group's.
-          withShared: false,
-          perPage: PER_PAGE,
-        })) as unknown as Array<{
+        const list = asList<{
           id: number;
           path_with_namespace: string;
           default_branch?: string | null;
           archived?: boolean;
-        }>;
+        }>(
+          await client.Groups.allProjects(group, {
+            includeSubgroups: true,
+            // Projects of other groups shared with this one are theirs, not this group's.
+            withShared: false,
+            perPage: PER_PAGE,
+          }),
+          `projects of group ${group}`,
+        );
         for (const p of list) {
           if (p.archived === true) continue;
           found.set(String(p.id), {
@@ -328,15 +340,19 @@ export class GitlabScraper {
     const windowStartS = now - lookbackSeconds;
     const windowStart = iso(windowStartS);
     const updatedAfter = since < windowStart ? since : windowStart;
-    const deployments = (await client.Deployments.all(project.id, {
-      updatedAfter,
-      orderBy: 'updated_at',
-      sort: 'asc',
-      perPage: PER_PAGE,
-    } as never)) as unknown as ApiDeployment[];
-    const environments = (await client.Environments.all(project.id, {
-      perPage: PER_PAGE,
-    })) as unknown as Array<{ name: string; state?: string }>;
+    const deployments = asList<ApiDeployment>(
+      await client.Deployments.all(project.id, {
+        updatedAfter,
+        orderBy: 'updated_at',
+        sort: 'asc',
+        perPage: PER_PAGE,
+      } as never),
+      `deployments of ${project.path}`,
+    );
+    const environments = asList<{ name: string; state?: string }>(
+      await client.Environments.all(project.id, { perPage: PER_PAGE }),
+      `environments of ${project.path}`,
+    );
     // Review apps and other dynamic environments do not take releases.
     const releasable = environments.filter(
       (env) => !env.name.includes('/') && (env.state === undefined || env.state === 'available'),
@@ -353,16 +369,19 @@ export class GitlabScraper {
     }
     for (const env of releasable) {
       if (lastSuccess.has(env.name)) continue;
-      const [latest] = (await client.Deployments.all(project.id, {
-        environment: env.name,
-        status: 'success',
-        // GitLab sorts by finished_at only together with a finished_at filter.
-        orderBy: 'finished_at',
-        finishedAfter: '2000-01-01T00:00:00Z',
-        sort: 'desc',
-        perPage: 1,
-        maxPages: 1,
-      } as never)) as unknown as ApiDeployment[];
+      const [latest] = asList<ApiDeployment>(
+        await client.Deployments.all(project.id, {
+          environment: env.name,
+          status: 'success',
+          // GitLab sorts by finished_at only together with a finished_at filter.
+          orderBy: 'finished_at',
+          finishedAfter: '2000-01-01T00:00:00Z',
+          sort: 'desc',
+          perPage: 1,
+          maxPages: 1,
+        } as never),
+        `deployments of ${project.path}`,
+      );
       const at = parseTimestamp(latest?.finished_at) ?? parseTimestamp(latest?.updated_at);
       if (at !== undefined) lastSuccess.set(env.name, at);
     }
@@ -374,12 +393,15 @@ export class GitlabScraper {
       ...releasable.map((env) => lastSuccess.get(env.name) ?? Number.NEGATIVE_INFINITY),
     );
     const mergedFrom = Math.max(oldestNeeded, now - PRESSURE_LOOKBACK_S);
-    const merged = (await client.MergeRequests.all({
-      projectId: project.id,
-      state: 'merged',
-      updatedAfter: iso(mergedFrom),
-      perPage: PER_PAGE,
-    } as never)) as unknown as ApiMergeRequest[];
+    const merged = asList<ApiMergeRequest>(
+      await client.MergeRequests.all({
+        projectId: project.id,
+        state: 'merged',
+        updatedAfter: iso(mergedFrom),
+        perPage: PER_PAGE,
+      } as never),
+      `merge requests of ${project.path}`,
+    );
 
     const events: DeliveryEvent[] = [];
     for (const d of deployments) {
@@ -418,9 +440,12 @@ export class GitlabScraper {
       const where = groupId === undefined ? 'runners' : `runners of group ${groupId}`;
       try {
         lists.push(
-          (await client.Runners.all(
-            groupId === undefined ? { perPage: PER_PAGE } : { groupId, perPage: PER_PAGE },
-          )) as unknown as unknown[],
+          asList(
+            await client.Runners.all(
+              groupId === undefined ? { perPage: PER_PAGE } : { groupId, perPage: PER_PAGE },
+            ),
+            where,
+          ),
         );
       } catch (err) {
         if (errors.recordOptional(err, where)) forbidden++;
