@@ -392,6 +392,19 @@ describe('GitHub scraper against a fake GitHub API (SPEC section 8)', function (
     assert.doesNotMatch(text, /^delivery_runners\{source="github"/m);
   });
 
+  it('a runner list answered with something not a list ({}) is bad_payload, and keeps the last counts', async () => {
+    const app = await start();
+    await app.service.scrapers.runOnce();
+    const offline = 'delivery_runners{source="github",scope="org",status="offline"}';
+    assert.equal(sample(await getMetrics(app.url), offline), 1);
+    fake.failNext(1, 'empty', { path: /\/orgs\/acme-gh\/actions\/runners$/ });
+    await app.service.scrapers.runOnce();
+    const text = await getMetrics(app.url);
+    assert.equal(sample(text, offline), 1, 'no phantom runner');
+    assert.equal(sample(text, 'delivery_runners{source="github",scope="org",status="busy"}'), 1);
+    assert.equal(sample(text, 'delivery_scrape_errors_total{scraper="github",kind="bad_payload"}'), 1);
+  });
+
   it('survives a bad day: 401, 500, malformed JSON, API down; the next run recovers', async () => {
     const app = await start();
     await deliver(app, (i) => sim.hooks[i]?.repairable === false);

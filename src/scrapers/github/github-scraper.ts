@@ -338,7 +338,15 @@ export class GithubScraper {
     ];
     for (const { scope, where, list } of lists) {
       try {
-        add(scope, await list());
+        const runners: unknown = await list();
+        // octokit hands an answer without `runners` (`{}`) on as a list of that one object: it
+        // would count as a runner, and the real ones as gone.
+        if (
+          !Array.isArray(runners) ||
+          runners.some((r) => typeof (r as { status?: unknown })?.status !== 'string')
+        )
+          throw new ApiError('bad_payload', `${where}: not a list of runners`);
+        add(scope, runners as Array<{ status: string; busy: boolean }>);
         read++;
       } catch (err) {
         if (!errors.recordOptional(err, where)) failed = true;
