@@ -85,7 +85,20 @@ export function limitedFetch(limiter: ApiLimiter, timeoutMs: number): FetchLike 
       const hints = rateLimitHints(response.headers);
       const limited = response.status === 429 || (await isRateLimit403(response, hints));
       limiter.observe(response.status, hints, limited);
-      if (!limited && !RETRY_STATUSES.has(response.status)) return checkedJson(response);
+      if (!limited && !RETRY_STATUSES.has(response.status)) {
+        try {
+          return await checkedJson(response);
+        } catch (err) {
+          // A body cut short by a closed connection (headers sent, then a proxy restarting):
+          // tried again like a reset.
+          const e = toApiError(err);
+          if (isReset(e) && attempt < MAX_RETRIES && init?.signal?.aborted !== true) {
+            await new Promise((r) => setTimeout(r, BACKOFF_MS * 2 ** attempt * (0.5 + Math.random())));
+            continue;
+          }
+          throw e;
+        }
+      }
       if (attempt >= MAX_RETRIES) {
         if (response.status !== 403) return checkedJson(response);
         await response.body?.cancel();

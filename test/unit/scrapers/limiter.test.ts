@@ -246,6 +246,33 @@ describe('limitedFetch against a local HTTP server', () => {
     await limiter.stop();
   });
 
+  it('retries a request whose body was cut short by a closed connection, like a reset', async () => {
+    const limiter = limiterOf(50);
+    const fetch = limitedFetch(limiter, 5000);
+    let cuts = 1;
+    server.removeAllListeners('request');
+    server.on('request', (req, res) => {
+      arrivals.push(Date.now());
+      const body = '[{"id":1},{"id":2}]';
+      if (cuts-- > 0) {
+        // Headers for the whole body, half of it, then the connection closes.
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(body.length) });
+        res.write(body.slice(0, 8));
+        setTimeout(() => req.socket.destroy(), 20);
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(body);
+    });
+    const response = await fetch(url);
+    assert.deepEqual(await response.json(), [{ id: 1 }, { id: 2 }]);
+    assert.equal(arrivals.length, 2);
+    cuts = 10;
+    await assert.rejects(fetch(url), (err: unknown) => err instanceof ApiError && err.kind === 'network');
+    assert.equal(arrivals.length, 5, 'tried three times in all');
+    await limiter.stop();
+  });
+
   it('retries a 502, 503 or 504 after a short back-off, not a 500', async () => {
     const limiter = limiterOf(50);
     const fetch = limitedFetch(limiter, 5000);
