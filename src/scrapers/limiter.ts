@@ -173,7 +173,8 @@ export function parseRetryAfter(value: string | undefined | null): number | unde
   const seconds = Number(value);
   if (Number.isFinite(seconds)) return Math.max(0, seconds);
   const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, (date - Date.now()) / 1000);
+  // An HTTP-date names a whole second, not which part of it the limit frees: wait it out.
+  return Number.isNaN(date) ? undefined : Math.max(0, (date + 1000 - Date.now()) / 1000);
 }
 
 export function parseNumber(value: string | undefined | null): number | undefined {

@@ -158,7 +158,8 @@ describe('ApiLimiter', () => {
     );
     const inTwoSeconds = new Date(Date.now() + 2000).toUTCString();
     const seconds = parseRetryAfter(inTwoSeconds) ?? 0;
-    assert.ok(seconds > 0 && seconds <= 2);
+    // To the end of the second it names: a date has no smaller unit.
+    assert.ok(seconds > 1 && seconds <= 3);
     assert.equal(parseRetryAfter('soon'), undefined);
   });
 });
@@ -270,6 +271,33 @@ describe('limitedFetch against a local HTTP server', () => {
     cuts = 10;
     await assert.rejects(fetch(url), (err: unknown) => err instanceof ApiError && err.kind === 'network');
     assert.equal(arrivals.length, 5, 'tried three times in all');
+    await limiter.stop();
+  });
+
+  it('waits out the whole second a Retry-After HTTP-date names (it cannot say which part of it)', async () => {
+    const limiter = limiterOf(50);
+    const fetch = limitedFetch(limiter, 5000);
+    // A server whose limit frees 1000 ms after the first arrival, which it can only name as an
+    // HTTP-date, in whole seconds: any earlier request is refused again, with the same date.
+    let freeAt = 0;
+    server.removeAllListeners('request');
+    server.on('request', (_req, res) => {
+      const now = Date.now();
+      arrivals.push(now);
+      if (freeAt === 0) freeAt = now + 1000;
+      if (now < freeAt) {
+        res.writeHead(429, {
+          'content-type': 'application/json',
+          'retry-after': new Date(freeAt).toUTCString(),
+        });
+        res.end('{"message":"Retry later"}');
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('[]');
+    });
+    assert.equal((await fetch(url)).status, 200);
+    assert.equal(arrivals.length, 2, 'tried again once, after the limit freed');
     await limiter.stop();
   });
 
