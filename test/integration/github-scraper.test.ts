@@ -405,6 +405,15 @@ describe('GitHub scraper against a fake GitHub API (SPEC section 8)', function (
     assert.equal(sample(text, 'delivery_scrape_errors_total{scraper="github",kind="bad_payload"}'), 1);
   });
 
+  it('an org’s repository list answered without its repositories ({}) is bad_payload', async () => {
+    const app = await start();
+    fake.failNext(1, 'empty', { path: /\/orgs\/acme-gh\/repos$/ });
+    await app.service.scrapers.runOnce();
+    const text = await getMetrics(app.url);
+    assert.equal(sample(text, 'delivery_scrape_errors_total{scraper="github",kind="bad_payload"}'), 1);
+    assert.equal(sample(text, 'delivery_scrape_errors_total{scraper="github",kind="other"}'), undefined);
+  });
+
   it('survives a bad day: 401, 500, malformed JSON, API down; the next run recovers', async () => {
     const app = await start();
     await deliver(app, (i) => sim.hooks[i]?.repairable === false);

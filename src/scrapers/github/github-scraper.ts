@@ -93,6 +93,9 @@ export class GithubScraper {
     for (const org of this.#d.orgs) {
       try {
         const list = await client.paginate(client.rest.repos.listForOrg, { org, per_page: PER_PAGE });
+        // octokit hands an answer that is not a list (`{}`) on as a list of that one object.
+        if (list.some((r) => typeof (r as { full_name?: unknown } | null)?.full_name !== 'string'))
+          throw new ApiError('bad_payload', `repositories of ${org}: not a list of repositories`);
         for (const r of list) {
           if (r.archived === true) continue;
           found.set(r.full_name.toLowerCase(), {
