@@ -29,8 +29,9 @@ export const githubCheck: SourceCheck<GithubBody> = {
         secretSent: signature !== undefined,
       };
     }
-    // A body naming neither a repository nor an owner (`null`) makes no last-received series.
-    return typeof repo === 'string' ? repo : (owner ?? '');
+    // Only a repository is a project: a body that names none (an organisation hook's ping,
+    // organization, membership, team events; a GitHub App's) makes no last-received series.
+    return typeof repo === 'string' ? repo : '';
   },
   parse: (headers, { json }) => parseGithub(headers['x-github-event'] ?? '', json),
 };
