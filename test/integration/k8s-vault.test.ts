@@ -53,14 +53,24 @@ function promtool(args: string[], cwd: string): { status: number | null; output:
   return { status: r.status, output: `${r.stdout}${r.stderr}` };
 }
 
-/** The name and KV path of each secret the pod's Vault Agent Injector renders, and its template. */
+/**
+ * The name and KV path of each secret the pod's Vault Agent Injector renders, its template, and
+ * the file it lands in under /vault/secrets: as vault-k8s names it, the annotation's name
+ * lowercased unless `preserve-secret-case` (global or `-<name>`) is true, or the name given by
+ * `agent-inject-file-<name>`.
+ */
 function injectedSecrets(annotations: Record<string, string>) {
-  const prefix = 'vault.hashicorp.com/agent-inject-secret-';
+  const a = 'vault.hashicorp.com/';
+  const prefix = `${a}agent-inject-secret-`;
   return Object.entries(annotations)
     .filter(([k]) => k.startsWith(prefix))
     .map(([k, path]) => {
       const name = k.slice(prefix.length);
-      return { name, path, template: annotations[`vault.hashicorp.com/agent-inject-template-${name}`] };
+      const preserve =
+        (annotations[`${a}preserve-secret-case-${name}`] ?? annotations[`${a}preserve-secret-case`]) ===
+        'true';
+      const file = annotations[`${a}agent-inject-file-${name}`] ?? (preserve ? name : name.toLowerCase());
+      return { name, file, path, template: annotations[`${a}agent-inject-template-${name}`] };
     });
 }
 
@@ -234,10 +244,13 @@ describe('k8s/ and vault/ run the service as the README says', function () {
     assert.ok(injected.length >= 4);
     for (const s of injected) {
       assert.ok(s.template, `${s.name} has no agent-inject-template`);
-      assert.ok(`agent-inject-secret-${s.name}`.length <= 63, `${s.name}: annotation name too long`);
+      // The name part of an annotation key is at most 63 characters; the template's is the longest.
+      assert.ok(`agent-inject-template-${s.name}`.length <= 63, `${s.name}: annotation name too long`);
+      // The service reads only files named like a setting: the injector must not lowercase them.
+      assert.match(s.file, /^[A-Z][A-Z0-9_]*$/, `${s.name} is rendered to /vault/secrets/${s.file}`);
       const { path, value } = render(s.template, kv);
       assert.equal(path, s.path, `${s.name}: the template reads another path than the annotation names`);
-      writeFileSync(join(secrets, s.name), value);
+      writeFileSync(join(secrets, s.file), value);
     }
 
     const app = await startTestApp({
