@@ -26,33 +26,36 @@ template_config {
 
 # One stanza per setting. The file name is the setting's name; the value may be a list
 # ("new,old") while a secret rotates. A key missing in Vault renders an empty file, which the
-# service ignores with a warning (it keeps the previous value while it runs).
+# service ignores with a warning (it keeps the previous value while it runs): that is what the
+# inner `with` is for, as a bare `{{ .Data.data.KEY }}` renders the text "<no value>" for a
+# missing key (error_on_missing_key is false by default), which the service would take as the
+# secret.
 template {
   destination = "/run/delivery-metrics/secrets/AUTH_TOKEN"
-  contents    = "{{ with secret \"secret/data/delivery-metrics/push\" }}{{ .Data.data.AUTH_TOKEN }}{{ end }}"
+  contents    = "{{ with secret \"secret/data/delivery-metrics/push\" }}{{ with .Data.data.AUTH_TOKEN }}{{ . }}{{ end }}{{ end }}"
   perms       = "0400"
 }
 
 template {
   destination = "/run/delivery-metrics/secrets/GITHUB_WEBHOOK_SECRET"
-  contents    = "{{ with secret \"secret/data/delivery-metrics/webhooks\" }}{{ .Data.data.GITHUB_WEBHOOK_SECRET }}{{ end }}"
+  contents    = "{{ with secret \"secret/data/delivery-metrics/webhooks\" }}{{ with .Data.data.GITHUB_WEBHOOK_SECRET }}{{ . }}{{ end }}{{ end }}"
   perms       = "0400"
 }
 
 template {
   destination = "/run/delivery-metrics/secrets/GITLAB_WEBHOOK_TOKEN_ACME"
-  contents    = "{{ with secret \"secret/data/delivery-metrics/webhooks\" }}{{ .Data.data.GITLAB_WEBHOOK_TOKEN_ACME }}{{ end }}"
+  contents    = "{{ with secret \"secret/data/delivery-metrics/webhooks\" }}{{ with .Data.data.GITLAB_WEBHOOK_TOKEN_ACME }}{{ . }}{{ end }}{{ end }}"
   perms       = "0400"
 }
 
 template {
   destination = "/run/delivery-metrics/secrets/GITLAB_TOKEN"
-  contents    = "{{ with secret \"secret/data/delivery-metrics/scrapers\" }}{{ .Data.data.GITLAB_TOKEN }}{{ end }}"
+  contents    = "{{ with secret \"secret/data/delivery-metrics/scrapers\" }}{{ with .Data.data.GITLAB_TOKEN }}{{ . }}{{ end }}{{ end }}"
   perms       = "0400"
 }
 
 template {
   destination = "/run/delivery-metrics/secrets/GITHUB_TOKEN"
-  contents    = "{{ with secret \"secret/data/delivery-metrics/scrapers\" }}{{ .Data.data.GITHUB_TOKEN }}{{ end }}"
+  contents    = "{{ with secret \"secret/data/delivery-metrics/scrapers\" }}{{ with .Data.data.GITHUB_TOKEN }}{{ . }}{{ end }}{{ end }}"
   perms       = "0400"
 }

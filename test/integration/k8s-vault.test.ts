@@ -75,23 +75,27 @@ function injectedSecrets(annotations: Record<string, string>) {
 }
 
 /**
- * Renders the one form of Vault Agent template the deployment files use,
- * `{{ with secret "PATH" }}{{ .Data.data.KEY }}{{ end }}` with optional trim markers, from a
- * fake KV store. Anything else fails the test: a template this cannot read is one no test covers.
+ * Renders the forms of Vault Agent template the deployment files may use, from a fake KV store:
+ * `{{ with secret "PATH" }}{{ .Data.data.KEY }}{{ end }}`, which Vault Agent renders as
+ * `<no value>` when KEY is missing from the entry (its `error_on_missing_key` is false by
+ * default, https://developer.hashicorp.com/vault/docs/agent-and-proxy/agent/template), and
+ * `{{ with secret "PATH" }}{{ with .Data.data.KEY }}{{ . }}{{ end }}{{ end }}`, which renders
+ * nothing then; trim markers optional. Anything else fails the test: a template this cannot read
+ * is one no test covers.
  */
 function render(
   template: string,
   kv: Record<string, Record<string, string>>,
-): { path: string; value: string } {
+): { path: string; key: string; value: string } {
   const m =
-    /^\s*\{\{-? with secret "([^"]+)" -?\}\}\{\{ \.Data\.data\.([A-Z0-9_]+) \}\}\{\{-? end -?\}\}\s*$/.exec(
+    /^\s*\{\{-? with secret "([^"]+)" -?\}\}(?:\{\{ \.Data\.data\.([A-Z0-9_]+) \}\}|\{\{ with \.Data\.data\.([A-Z0-9_]+) \}\}\{\{ \. \}\}\{\{ end \}\})\{\{-? end -?\}\}\s*$/.exec(
       template,
     );
   assert.ok(m, `a template of an unexpected form: ${template}`);
-  const [, path = '', key = ''] = m;
+  const [, path = '', plain, guarded] = m;
+  const key = plain ?? guarded ?? '';
   const value = kv[path]?.[key];
-  assert.ok(value !== undefined, `no ${key} at ${path} in the test's KV store`);
-  return { path, value };
+  return { path, key, value: value ?? (plain === undefined ? '' : '<no value>') };
 }
 
 /** Vault policy paths (`path "secret/data/x/*"`) and whether one of them grants reading `path`. */
@@ -248,8 +252,12 @@ describe('k8s/ and vault/ run the service as the README says', function () {
       assert.ok(`agent-inject-template-${s.name}`.length <= 63, `${s.name}: annotation name too long`);
       // The service reads only files named like a setting: the injector must not lowercase them.
       assert.match(s.file, /^[A-Z][A-Z0-9_]*$/, `${s.name} is rendered to /vault/secrets/${s.file}`);
-      const { path, value } = render(s.template, kv);
+      const { path, key, value } = render(s.template, kv);
       assert.equal(path, s.path, `${s.name}: the template reads another path than the annotation names`);
+      assert.ok(kv[path]?.[key] !== undefined, `no ${key} at ${path} in the test's KV store`);
+      // A key missing in Vault renders an empty file (ignored by the service), never a value
+      // such as `<no value>` that would become a secret anyone can guess.
+      assert.equal(render(s.template, {}).value, '', `${s.name}: a missing key renders as a value`);
       writeFileSync(join(secrets, s.file), value);
     }
 
@@ -308,6 +316,7 @@ describe('k8s/ and vault/ run the service as the README says', function () {
       // Each file is named like a setting, in one SECRETS_DIR.
       assert.match(destination, /^\/run\/delivery-metrics\/secrets\/[A-Z][A-Z0-9_]*$/);
       assert.match(template, new RegExp(`\\.Data\\.data\\.${destination.split('/').pop()} `));
+      assert.equal(render(template, {}).value, '', `${destination}: a missing key renders as a value`);
     }
     for (const path of paths) {
       assert.ok(policyReads(policy, path), `vault/policy.hcl does not let the service read ${path}`);
