@@ -10,7 +10,7 @@ path "secret/data/delivery-metrics/*" {
   capabilities = ["read"]
 }
 
-# Vault Agent's templates look up the engine's version first.
-path "secret/metadata/delivery-metrics/*" {
-  capabilities = ["read"]
-}
+# Nothing on secret/metadata/: Vault Agent finds the KV version through
+# sys/internal/ui/mounts/<path>, which needs no rule beyond this one
+# (https://developer.hashicorp.com/vault/docs/agent-and-proxy/agent/template, "KV secrets engine
+# version discovery"); metadata would show every version's times and custom metadata.

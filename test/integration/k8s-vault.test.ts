@@ -324,6 +324,8 @@ describe('k8s/ and vault/ run the service as the README says', function () {
       assert.ok(setup.includes(path.replace('/data/', '/')), `vault/setup.sh does not seed ${path}`);
     }
     assert.equal(policyReads(policy, 'secret/data/other-team/db'), false);
+    // Least privilege: Vault Agent's templates read data only (KV version discovery needs no rule).
+    assert.doesNotMatch(policy, /^path "[^"]*\/metadata\//m);
     const role = annotations['vault.hashicorp.com/role'];
     assert.match(setup, new RegExp(`auth/kubernetes/role/${role} `));
     assert.match(
