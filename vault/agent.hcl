@@ -4,6 +4,10 @@
 # service re-reads the directory when a file changes, so a rotation in Vault reaches it within
 # Vault Agent's template refresh (5 minutes by default for KV v2) without a restart.
 #   vault agent -config=vault/agent.hcl
+# Run it as the service's own user (systemd User= of both units the same): the files are created
+# by the agent's user with perms 0400, and Vault Agent's template stanza has no owner setting, so
+# a service running as another user could not read them (it then refuses to start: "its file in
+# SECRETS_DIR cannot be read (EACCES)").
 # On Kubernetes the Vault Agent Injector does the same from the pod's annotations
 # (k8s/statefulset.yaml); this file is not used there.
 vault {
@@ -15,6 +19,8 @@ auto_auth {
     config = {
       role_id_file_path                   = "/etc/delivery-metrics/vault-role-id"
       secret_id_file_path                 = "/etc/delivery-metrics/vault-secret-id"
+      # Kept so that the agent can log in again after a restart; make the file 0400 and owned
+      # by the service's user, or deliver it response-wrapped and let the agent remove it.
       remove_secret_id_file_after_reading = false
     }
   }
