@@ -173,6 +173,9 @@ describe('k8s/ and vault/ run the service as the README says', function () {
     for (const { where, expr } of exprs) {
       const used = [...expr.matchAll(/\b(delivery_[a-z_]+)/g)].map((m) => m[1] ?? '');
       assert.ok(used.length > 0 || expr.includes('up{'), `${where}: no metric in ${expr}`);
+      // prom-client's process metrics (process_start_time_seconds) carry only job and instance.
+      for (const [name = ''] of expr.matchAll(/\bprocess_[a-z_]+/g))
+        assert.ok(families.has(name), `${where}: ${name} is not exported`);
       const known = new Set<string>(['le', 'job', 'instance']);
       for (const name of used) {
         const family = name.replace(/_(bucket|count|sum)$/, '');
