@@ -139,3 +139,24 @@ describe('the Grafana dashboard (k8s/monitoring/grafana-dashboard.json) against 
     assert.deepEqual(await labelValues(prometheus, variables.environment ?? ''), ['production']);
   });
 });
+
+describe('the Grafana dashboard (k8s/monitoring/grafana-dashboard.json), as written', () => {
+  it('panels over the whole range ask one instant query; the DORA row and "Failing now" leave out what is not a release', () => {
+    const panels = dashboard().panels as Array<{
+      title: string;
+      type: string;
+      targets?: Array<{ expr: string; instant?: boolean }>;
+    }>;
+    for (const p of panels.filter((x) => x.type === 'stat' || x.type === 'table')) {
+      // A range query would compute `increase(...[$__range])` once per step: over 7 days, a
+      // thousand evaluations of a week of samples, to show the last one.
+      for (const t of p.targets ?? []) assert.equal(t.instant, true, `${p.title}: ${t.expr}`);
+    }
+    for (const title of ['Deployments', 'Change failure rate', 'Time to restore (median)']) {
+      const p = panels.find((x) => x.title === title) ?? assert.fail(title);
+      for (const t of p.targets ?? []) assert.match(t.expr, /environment!~"\.\+\/\\\\\*"/, title);
+    }
+    const failing = panels.find((x) => x.title.startsWith('Failing now')) ?? assert.fail('Failing now');
+    assert.match(failing.targets?.[0]?.expr ?? '', /ref!~"merge_request\|branch\|tag"/);
+  });
+});
