@@ -376,6 +376,59 @@ describe('GitHub scraper against a fake GitHub API (SPEC section 8)', function (
     });
   });
 
+  it('runs in progress that lie deeper than the pages are looked up by a few requests, not one a creation second every run', async () => {
+    // 5 runs a page (as a proxy may serve): the scraper's 100 pages hold 500 runs.
+    await fake.close();
+    fake = await FakeGithub.start({
+      token: API_TOKEN,
+      prefix: '/api/v3',
+      hourlyBudget: 1_000_000,
+      maxPerPage: 5,
+    });
+    fake.addRepo({ id: 7901, owner: 'acme-gh', name: 'queue', default_branch: 'main' });
+    const now = Math.floor(Date.now() / 1000) * 1000;
+    const run = (id: number, createdMs: number, status: 'completed' | 'queued') => ({
+      id,
+      name: 'CI',
+      path: '.github/workflows/ci.yml',
+      head_branch: 'main',
+      status,
+      conclusion: status === 'completed' ? ('success' as const) : null,
+      created_at: createdMs,
+      updated_at: createdMs,
+    });
+    // A self-hosted runner is down: 40 runs wait in the queue, one every 10 s.
+    for (let i = 0; i < 40; i++)
+      fake.addRun('acme-gh/queue', run(1000 + i, now - 3 * 3600_000 + i * 10_000, 'queued'));
+    const app = await start({ API_MAX_RPS: '5000' });
+    await app.service.scrapers.runOnce();
+    // Then 510 runs on hosted runners push them deeper than the pages.
+    for (let i = 0; i < 510; i++)
+      fake.addRun('acme-gh/queue', run(5000 + i, now - 3600_000 + i * 1000, 'completed'));
+    await app.service.scrapers.runOnce();
+    const lookups = (r: { path: string; query: URLSearchParams }): boolean =>
+      /\/acme-gh\/queue\/actions\/runs$/.test(r.path) && r.query.has('created');
+    // Nothing new: the queued runs are looked up again, at a cost like reading them (40 runs, 5 a page).
+    fake.resetLog();
+    await app.service.scrapers.runOnce();
+    assert.ok(fake.requestCount(lookups) <= 12, `${fake.requestCount(lookups)} look-ups`);
+    const active = 'delivery_pipelines_active{source="github",project="acme-gh/queue",state="pending"}';
+    assert.equal(sample(await getMetrics(app.url), active), 40);
+    // They all start and finish: each counted once.
+    for (let i = 0; i < 40; i++)
+      fake.updateRun('acme-gh/queue', 1000 + i, { status: 'completed', conclusion: 'success' });
+    await app.service.scrapers.runOnce();
+    const text = await getMetrics(app.url);
+    assert.equal(sample(text, active), 0);
+    assert.equal(
+      sample(
+        text,
+        'delivery_pipeline_runs_total{source="github",project="acme-gh/queue",pipeline="CI",ref="main",status="success"}',
+      ),
+      550,
+    );
+  });
+
   it('follows the runs list’s Link header when pages hold fewer runs than asked for', async () => {
     await fake.close();
     fake = await FakeGithub.start({ token: API_TOKEN, prefix: '/api/v3', maxPerPage: 1 });

@@ -9,7 +9,13 @@ import { ApiError } from '../api-error.js';
 import type { RunErrors } from '../run-errors.js';
 import { type RunOptions, scrapeAll } from '../scrape-all.js';
 import type { ScraperMetrics } from '../scraper-metrics.js';
-import { type CreatedWindow, type RunsPage, runsCreatedIn } from './created-windows.js';
+import {
+  type CreatedWindow,
+  createdRange,
+  FILTERED_RESULTS_CAP,
+  type RunsPage,
+  runsCreatedIn,
+} from './created-windows.js';
 import { type ApiJob, type ApiRun, runEvents, runIsFinal } from './to-events.js';
 
 interface Deps {
@@ -272,15 +278,27 @@ export class GithubScraper {
       // Runs that were open at the checkpoint, older than it, and not reached: the seconds they
       // were created in are looked up, not every run since. Such a look-up does not renew an
       // open run's entry, so one that never ends still expires and stops this (one request a
-      // second looked up, each run).
+      // second looked up, each run, or a few for their whole span when it holds few runs).
       const coveredFrom = Math.min(checkpoint.seenUntil, oldestRead + 1);
       const lookups = new Set(
         Object.entries(checkpoint.open)
           .filter(([id, o]) => !seen.has(id) && o.created < coveredFrom)
           .map(([, o]) => o.created),
       );
-      for (const second of [...lookups].sort((a, b) => b - a)) {
-        for await (const runs of runsCreatedIn({ from: second, to: second }, query, tooFull))
+      const seconds = [...lookups].sort((a, b) => b - a);
+      let spans: CreatedWindow[] = seconds.map((second) => ({ from: second, to: second }));
+      if (seconds.length > 1) {
+        // Many runs waiting (a runner down) would cost a request a second, every run while they
+        // wait: one request says how many runs their span holds, and a span of few is read whole.
+        const span = { from: seconds.at(-1)!, to: seconds[0]! };
+        for await (const { runs, total } of query(createdRange(span))) {
+          const pages = runs.length >= total ? 1 : Math.ceil(total / Math.max(1, runs.length));
+          if (total < FILTERED_RESULTS_CAP && pages < seconds.length) spans = [span];
+          break;
+        }
+      }
+      for (const span of spans) {
+        for await (const runs of runsCreatedIn(span, query, tooFull))
           for (const run of runs) await take(run, true);
       }
     }
