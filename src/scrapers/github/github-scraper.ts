@@ -182,7 +182,8 @@ export class GithubScraper {
     const take = async (run: ListedRun, openOnly = false): Promise<void> => {
       const id = String(run.id);
       const was = checkpoint.open[id];
-      if (openOnly && was === undefined) return;
+      // A look-up only tells of runs open at the checkpoint and not read already by this run.
+      if (openOnly && (was === undefined || seen.has(id))) return;
       seen.add(id);
       const created = parseTimestamp(run.created_at) ?? 0;
       if (runIsFinal(run)) {
