@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { eventMetrics } from '../helpers/event-metrics.js';
 import { FakeGithub } from '../helpers/fake-api/fake-github.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 import { mulberry32 } from '../helpers/fake-api/server.js';
 import { GITHUB_SECRET, postGithub } from '../helpers/github.js';
 import { simulateGithub } from '../helpers/github-simulation.js';
@@ -209,6 +210,133 @@ describe('GitHub scraper against a fake GitHub API (SPEC section 8)', function (
     assert.equal(runs('failed'), 1);
     assert.equal(runs('success'), 1);
   });
+
+  // GitHub lets a run be re-run up to 30 days after it ran: the same id, a new attempt, new
+  // job ids. Its jobs, listed with `filter=all`, are those of every attempt, attempt 1's too,
+  // whose 14-day job state is gone by then: they were counted, and must not count again.
+  for (const { rerunDay, lasts } of [
+    { rerunDay: 20, lasts: 600 },
+    // Re-run on its last day, and waits hours for a runner: it finishes past 30 days.
+    { rerunDay: 29.9, lasts: 6 * 3600 },
+  ]) {
+    it(`a run re-run ${rerunDay} days later (finished ${lasts / 60} min after): its first attempt's jobs are not counted again`, async () => {
+      const clock = new FakeClock(Date.UTC(2026, 10, 1, 12, 0));
+      const own = await FakeGithub.start({ token: API_TOKEN });
+      try {
+        own.addRepo({ id: 7900, owner: 'acme-gh', name: 'old', default_branch: 'main' });
+        const t0 = clock.now();
+        const run = {
+          id: 4200,
+          name: 'CI',
+          path: '.github/workflows/ci.yml',
+          head_branch: 'main',
+          created_at: t0 - 3_600_000,
+          run_started_at: t0 - 3_590_000,
+        } as const;
+        own.addRun('acme-gh/old', {
+          ...run,
+          status: 'completed',
+          conclusion: 'failure',
+          updated_at: t0 - 1_800_000,
+        });
+        const job = (
+          id: number,
+          attempt: number,
+          conclusion: 'success' | 'failure',
+          created: number,
+          done: number,
+        ) =>
+          own.addJob('acme-gh/old', 4200, {
+            id,
+            run_attempt: attempt,
+            name: id % 2 === 0 ? 'build' : 'test',
+            status: 'completed',
+            conclusion,
+            created_at: created,
+            started_at: created + 10_000,
+            completed_at: done,
+            runner_name: 'GitHub Actions 1',
+            runner_group_name: 'GitHub Actions',
+          });
+        job(4300, 1, 'success', t0 - 3_600_000, t0 - 2_400_000);
+        job(4301, 1, 'failure', t0 - 2_400_000, t0 - 1_800_000);
+        const app = await startTestApp(
+          {
+            GITHUB_API_URL: own.apiUrl,
+            GITHUB_TOKEN: API_TOKEN,
+            GITHUB_REPOS: 'acme-gh/old',
+            API_MAX_RPS: '50',
+            SCRAPE_SCHEDULE: '0 0 1 1 *',
+          },
+          { clock },
+        );
+        apps.push(app);
+        await app.service.scrapers.runOnce();
+        const P = 'source="github",project="acme-gh/old"';
+        const counts = async () => {
+          const text = await getMetrics(app.url);
+          const jobs = (name: string, status: string) =>
+            sample(
+              text,
+              `delivery_job_runs_total{${P},ref="main",stage="CI",job="${name}",status="${status}"}`,
+            );
+          return {
+            failedRun: sample(
+              text,
+              `delivery_pipeline_runs_total{${P},pipeline="CI",ref="main",status="failed"}`,
+            ),
+            successRun: sample(
+              text,
+              `delivery_pipeline_runs_total{${P},pipeline="CI",ref="main",status="success"}`,
+            ),
+            build: jobs('build', 'success'),
+            testFailed: jobs('test', 'failed'),
+            testSuccess: jobs('test', 'success'),
+            jobDurations: sample(
+              text,
+              `delivery_job_duration_seconds_count{${P},ref="main",stage="CI",job="build",status="success"}`,
+            ),
+            jobQueued: sample(text, `delivery_job_queued_seconds_count{${P},runner_type="github-hosted"}`),
+          };
+        };
+        assert.deepEqual(await counts(), {
+          failedRun: 1,
+          successRun: undefined,
+          build: 1,
+          testFailed: 1,
+          testSuccess: undefined,
+          jobDurations: 1,
+          jobQueued: 2,
+        });
+
+        // Its failed job is re-run weeks later (attempt 1's job state is gone since day 14).
+        clock.advance(rerunDay * 86_400);
+        const started = clock.now();
+        clock.advance(lasts);
+        const t1 = clock.now();
+        own.updateRun('acme-gh/old', 4200, {
+          run_attempt: 2,
+          conclusion: 'success',
+          run_started_at: started,
+          updated_at: t1,
+        });
+        job(4303, 2, 'success', started, t1);
+        clock.advance(60);
+        await app.service.scrapers.runOnce();
+        assert.deepEqual(await counts(), {
+          failedRun: 1,
+          successRun: 1,
+          build: 1,
+          testFailed: 1,
+          testSuccess: 1,
+          jobDurations: 1,
+          jobQueued: 3,
+        });
+      } finally {
+        await own.close();
+      }
+    });
+  }
 
   it('a backfill shorter than the outage leaves the checkpoint where it was: the next run repairs the outage', async () => {
     fake.addRepo({ id: 7800, owner: 'acme-gh', name: 'outage', default_branch: 'main' });

@@ -19,8 +19,11 @@ export const TTL = {
   /**
    * A pipeline that finishes again weeks later (a deploy gate played) must still be known then:
    * which (id, status) runs were counted, its queue time, and how long it has been known (job.ts).
+   * GitHub re-runs a run up to 30 days after it ran, and its jobs list (`filter=all`) names the
+   * first attempt's jobs again: the state, written when that attempt was read, must outlive the
+   * window by as long as a re-run takes (5 days: the longest a self-hosted job may run).
    */
-  pipeline: 30 * DAY,
+  pipeline: 35 * DAY,
   deployment: 30 * DAY,
   once: 90 * DAY,
   delivery: 7 * DAY,
