@@ -392,6 +392,31 @@ describe('GitHub webhooks (SPEC sections 4 and 5)', () => {
     assert.equal(sample(text, `delivery_job_queued_seconds_sum${Q}`), 120);
   });
 
+  it('give a legacy-shape job its queue time when its queued delivery arrives after its start', async () => {
+    const legacy = (action: string, changes: Record<string, unknown>) => {
+      const payload = example('workflow_job', (e) => !('created_at' in (e.workflow_job as object)));
+      payload.action = action;
+      Object.assign(payload.workflow_job as object, { status: action, ...changes });
+      return payload;
+    };
+    const idle = { runner_id: null, runner_name: null, runner_group_id: null, runner_group_name: null };
+    await send('workflow_job', legacy('in_progress', {}));
+    await send(
+      'workflow_job',
+      legacy('completed', { conclusion: 'success', completed_at: '2021-06-15T19:25:27Z' }),
+    );
+    assert.equal(
+      await send('workflow_job', legacy('queued', { started_at: '2021-06-15T19:20:27Z', ...idle })),
+      'processed',
+    );
+    const text = await metrics();
+    // As in order: the runner type of its start, not of the queued delivery (no runner yet).
+    const Q = '{source="github",project="octo-org/example-workflow",runner_type="self-hosted"}';
+    assert.equal(sample(text, `delivery_job_queued_seconds_count${Q}`), 1);
+    assert.equal(sample(text, `delivery_job_queued_seconds_sum${Q}`), 120);
+    assert.doesNotMatch(text, /^delivery_job_queued_seconds_count\{[^}]*runner_type="unknown"/m);
+  });
+
   it('treat a redelivery with the same GUID, and the same job again under a new GUID, as duplicates', async () => {
     assert.equal(await send('workflow_job', linters('completed'), { delivery: 'guid-1' }), 'processed');
     assert.equal(await send('workflow_job', linters('completed'), { delivery: 'guid-1' }), 'duplicate');

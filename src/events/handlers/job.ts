@@ -1,5 +1,5 @@
 import { jobLabel, refLabel } from '../labels.js';
-import type { EventResult, JobEvent, JobStatus } from '../model.js';
+import type { EventResult, JobEvent, JobStatus, RunnerType } from '../model.js';
 import { type HandlerContext, OLD_JOB_S, TTL } from './context.js';
 import { countJob, type DeferredJob, defer, deferredKey } from './deferred.js';
 import { type PipelineState, pipelineKey, sendsRuns } from './pipeline.js';
@@ -13,6 +13,11 @@ interface JobState {
   readonly q: boolean;
   /** When it was created, if an event before its start said so and a later one may not. */
   readonly c?: number;
+  /**
+   * When it started and on what runner type, while its queue time waits for the time it was
+   * created: a legacy GitHub job's queued delivery, which alone says it, may arrive last.
+   */
+  readonly b?: readonly [number, RunnerType];
 }
 
 /** An entry of `delivery_jobs_active`: the labels it counts under and when it was last news. */
@@ -93,7 +98,16 @@ export async function applyJob(ctx: HandlerContext, e: JobEvent): Promise<EventR
       tx.observe(f.jobQueued, [e.source, e.project.path, e.runnerType], seconds);
       queued = true;
     }
+  } else if (!st.q && st.b !== undefined && createdAt !== undefined && st.b[0] >= createdAt) {
+    // The start came first: its queue time, under the runner type it started on.
+    tx.observe(f.jobQueued, [e.source, e.project.path, st.b[1]], st.b[0] - createdAt);
+    queued = true;
   }
+  const startedOn: JobState['b'] = queued
+    ? undefined
+    : started && e.startedAt !== undefined
+      ? [e.startedAt, e.runnerType]
+      : st.b;
 
   if (rank > st.r) {
     const active = await tx.get<ActiveEntry>(activeKey(e));
@@ -146,6 +160,7 @@ export async function applyJob(ctx: HandlerContext, e: JobEvent): Promise<EventR
     ...(raw === undefined ? {} : { z: [...(st.z ?? []), raw] }),
     r: Math.max(st.r, rank),
     q: queued,
+    ...(startedOn === undefined ? {} : { b: startedOn }),
   };
   // Kept until the job starts: a legacy GitHub job says when it was created only while queued.
   tx.put(key, !started && createdAt !== undefined ? { ...next, c: createdAt } : next, TTL.job);
