@@ -568,6 +568,10 @@ describe('GitHub webhooks (SPEC sections 4 and 5)', () => {
     // As when they arrive in order: the error and its recovery at 11:10.
     assert.equal(sample(text, `delivery_environment_recovery_seconds_count{${E}}`), 1);
     assert.equal(sample(text, `delivery_environment_recovery_seconds_sum{${E}}`), 540);
+    // Unlike in order, it is counted as the success that arrived first (a counter cannot take a
+    // count back): README, "Deployments".
+    assert.equal(sample(text, `delivery_deployment_runs_total{${E},status="success"}`), 2);
+    assert.equal(sample(text, `delivery_deployment_runs_total{${E},status="failed"}`), undefined);
   });
 
   it('let a deployment that fails again after a success take its environment down', async () => {
