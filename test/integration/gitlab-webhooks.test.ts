@@ -284,6 +284,28 @@ describe('GitLab webhooks (SPEC sections 4 and 5)', () => {
       );
     });
 
+    it('observe the duration of a status finished twice from the hook that arrives first (README: an order effect)', async () => {
+      // Minimised from test/integration/gitlab-order.test.ts: a deploy gate played after the
+      // pipeline succeeded, its second success delivered before its first. The count and the
+      // last-run gauges are those of the in-order run; the histogram, which cannot take an
+      // observation back, holds the later run's duration (in order: 590, as in the test above).
+      const first = { id: 7105, status: 'success', finishedAt: '2026-11-20 10:10:00 UTC', duration: 590 };
+      const later = { ...first, finishedAt: '2026-11-20 11:02:00 UTC', duration: 700 };
+      assert.equal(await send(pipelineHook(later)), 'processed');
+      assert.equal(await send(pipelineHook(first)), 'duplicate');
+      const text = await metrics();
+      const L = `${P},pipeline="push",ref="main"`;
+      assert.equal(sample(text, `delivery_pipeline_runs_total{${L},status="success"}`), 1);
+      assert.equal(sample(text, `delivery_pipeline_duration_seconds_count{${L},status="success"}`), 1);
+      assert.equal(sample(text, `delivery_pipeline_duration_seconds_sum{${L},status="success"}`), 700);
+      assert.equal(sample(text, `delivery_pipeline_up{${L}}`), 1);
+      assert.equal(
+        sample(text, `delivery_pipeline_last_run_timestamp_seconds{${L}}`),
+        Date.UTC(2026, 10, 20, 11, 2) / 1000,
+      );
+      assert.equal(sample(text, `delivery_pipeline_last_run_duration_seconds{${L}}`), 700);
+    });
+
     it('give two runs that finish in the same second to the higher pipeline id, in either order', async () => {
       const at = '2026-11-20 12:00:00 UTC';
       const newer = pipelineHook({ id: 7021, status: 'failed', finishedAt: at, duration: 200 });
