@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { mulberry32 } from '../helpers/fake-api/server.js';
 import { example, postGithub } from '../helpers/github.js';
 import { getMetrics, startTestApp } from '../helpers/start-app.js';
 
@@ -40,18 +41,6 @@ interface Delivery {
   readonly name: string;
   /** A deployment's final status: which deployment, its `status` label and its duration. */
   readonly final?: { readonly id: number; readonly env: string; readonly status: string; readonly s: number };
-}
-
-/** mulberry32: a small seeded generator, so that an order can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const iso = (s: number) => new Date(s * 1000).toISOString().replace('.000Z', 'Z');
@@ -603,7 +592,7 @@ describe('GitHub deliveries in any order, any number of times (SPEC section 4)',
 
   for (let p = 0; p < PERMUTATIONS; p++) {
     it(`give the same metrics in random order ${p + 1} of ${PERMUTATIONS}, with redeliveries`, async () => {
-      const rnd = random(SEED + p);
+      const rnd = mulberry32(SEED + p);
       const order = rest.map((d, i) => keyed(d, i + first.length));
       for (let i = order.length - 1; i > 0; i--) {
         const j = Math.floor(rnd() * (i + 1));
