@@ -21,7 +21,7 @@ export interface TestApp {
 /** Starts the real service on 127.0.0.1:0 with a fresh DATA_DIR unless one is given. */
 export async function startTestApp(
   env: Record<string, string | undefined> = {},
-  options: { clock?: Clock } = {},
+  options: { clock?: Clock; requestTimeoutMs?: number } = {},
 ): Promise<TestApp> {
   const dataDir = env.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'dm-test-'));
   const config = loadConfig({
@@ -44,7 +44,11 @@ export async function startTestApp(
     },
   });
   const log = createLogger(config.logLevel, sink);
-  const service = await startService(config, { log, clock: options.clock ?? systemClock });
+  const service = await startService(config, {
+    log,
+    clock: options.clock ?? systemClock,
+    ...(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs }),
+  });
   let stopped = false;
   return {
     url: `http://127.0.0.1:${service.port}`,

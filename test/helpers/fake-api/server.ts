@@ -18,8 +18,24 @@ export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 /** '500': a 500 JSON error; 'timeout': never answered (socket stays open until close()/setDown(true));
  * 'malformed': 200 with a JSON content type and the body `{"truncated": `; '401': the fake's 401;
  * '403': 403 `{"message":"403 Forbidden"}` (a token without the right, as for GitLab's admin-only
- * `/runners/all`); 'empty': 200 `{}`; 'reset': the connection is destroyed without an answer. */
-export type FaultKind = '500' | 'timeout' | 'malformed' | '401' | '403' | 'empty' | 'reset';
+ * `/runners/all`); 'empty': 200 `{}`; 'reset': the connection is destroyed without an answer;
+ * '429': the per-second refusal with `Retry-After: 1`; 'ratelimit': the hourly budget refusal
+ * (GitLab 429, GitHub 403) whose rate-limit headers say 0 remaining until the next second but one;
+ * '502', '503': a proxy's HTML error page; 'cut': the real answer's headers (with its
+ * Content-Length), half its body, then the connection is destroyed. */
+export type FaultKind =
+  | '500'
+  | 'timeout'
+  | 'malformed'
+  | '401'
+  | '403'
+  | 'empty'
+  | 'reset'
+  | '429'
+  | 'ratelimit'
+  | '502'
+  | '503'
+  | 'cut';
 
 export interface LoggedRequest {
   readonly method: string;
@@ -494,6 +510,12 @@ export class FakeHttpServer {
       const rate = this.#dialect.rateLimitHeaders(this.#budgetState(at));
       record.status = status;
       if (res.destroyed) return;
+      if (record.fault === 'cut' && body.length > 1) {
+        const bytes = Buffer.from(body);
+        res.writeHead(status, { ...rate, ...headers, 'content-length': String(bytes.length) });
+        res.write(bytes.subarray(0, Math.floor(bytes.length / 2)), () => req.socket.destroy());
+        return;
+      }
       res.writeHead(status, { ...rate, ...headers });
       res.end(body);
       this.afterReply?.(record);
@@ -536,6 +558,28 @@ export class FakeHttpServer {
           case 'reset':
             req.socket.destroy();
             return;
+          case '429': {
+            const reply = this.#dialect.tooManyRequests();
+            send({ ...reply, headers: { ...reply.headers, 'retry-after': '1' } });
+            return;
+          }
+          case 'ratelimit': {
+            const state = { ...this.#budgetState(at), remaining: 0, reset: Math.ceil(at / 1000) + 1 };
+            state.used = state.limit;
+            const reply = this.#dialect.budgetExceeded(state, at);
+            send({ ...reply, headers: { ...this.#dialect.rateLimitHeaders(state), ...reply.headers } });
+            return;
+          }
+          case '502':
+          case '503':
+            send({
+              status: Number(fault),
+              raw: `<html><head><title>${fault}</title></head><body><h1>${fault === '502' ? 'Bad Gateway' : 'Service Unavailable'}</h1><hr><center>nginx</center></body></html>\n`,
+              headers: { 'content-type': 'text/html' },
+            });
+            return;
+          case 'cut':
+            break; // answered as usual, then cut short in send()
         }
       }
 
