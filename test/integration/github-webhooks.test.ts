@@ -370,16 +370,18 @@ describe('GitHub webhooks (SPEC sections 4 and 5)', () => {
     );
   });
 
+  /** A legacy-shape workflow_job (no created_at) at `action`, with these fields changed. */
+  const legacy = (action: string, changes: Record<string, unknown>) => {
+    const payload = example('workflow_job', (e) => !('created_at' in (e.workflow_job as object)));
+    payload.action = action;
+    Object.assign(payload.workflow_job as object, { status: action, ...changes });
+    return payload;
+  };
+  const idle = { runner_id: null, runner_name: null, runner_group_id: null, runner_group_name: null };
+
   it('give a legacy-shape job its queue time from the started_at of its queued delivery', async () => {
     // GitHub Enterprise Server before 3.6: no created_at; a queued job's started_at is when it
     // was created, and the in_progress delivery's started_at when a runner took it.
-    const legacy = (action: string, changes: Record<string, unknown>) => {
-      const payload = example('workflow_job', (e) => !('created_at' in (e.workflow_job as object)));
-      payload.action = action;
-      Object.assign(payload.workflow_job as object, { status: action, ...changes });
-      return payload;
-    };
-    const idle = { runner_id: null, runner_name: null, runner_group_id: null, runner_group_name: null };
     await send('workflow_job', legacy('queued', { started_at: '2021-06-15T19:20:27Z', ...idle }));
     await send('workflow_job', legacy('in_progress', {}));
     await send(
@@ -393,13 +395,6 @@ describe('GitHub webhooks (SPEC sections 4 and 5)', () => {
   });
 
   it('give a legacy-shape job its queue time when its queued delivery arrives after its start', async () => {
-    const legacy = (action: string, changes: Record<string, unknown>) => {
-      const payload = example('workflow_job', (e) => !('created_at' in (e.workflow_job as object)));
-      payload.action = action;
-      Object.assign(payload.workflow_job as object, { status: action, ...changes });
-      return payload;
-    };
-    const idle = { runner_id: null, runner_name: null, runner_group_id: null, runner_group_name: null };
     await send('workflow_job', legacy('in_progress', {}));
     await send(
       'workflow_job',
