@@ -45,7 +45,10 @@ async function isRateLimit403(response: Response, hints: RateLimitHints): Promis
 export function rateLimitHints(headers: Headers): RateLimitHints {
   const retryAfterS = parseRetryAfter(headers.get('retry-after'));
   const remaining = parseNumber(headers.get('ratelimit-remaining') ?? headers.get('x-ratelimit-remaining'));
-  const resetAt = parseNumber(headers.get('ratelimit-reset') ?? headers.get('x-ratelimit-reset'));
+  let resetAt = parseNumber(headers.get('ratelimit-reset') ?? headers.get('x-ratelimit-reset'));
+  // GitLab and GitHub send Unix seconds; the IETF RateLimit header draft (some proxies and
+  // gateways in front of them) sends seconds from now. No Unix time of this century is that small.
+  if (resetAt !== undefined && resetAt < 1_000_000_000) resetAt = Date.now() / 1000 + resetAt;
   return {
     ...(retryAfterS === undefined ? {} : { retryAfterS }),
     ...(remaining === undefined ? {} : { remaining }),

@@ -11,7 +11,7 @@ export interface RateLimitHints {
   /** Seconds to wait before the next request (`Retry-After`). */
   readonly retryAfterS?: number;
   readonly remaining?: number;
-  /** Unix seconds when the budget is refilled. */
+  /** Unix seconds when the budget is refilled (a delta-seconds header already made absolute). */
   readonly resetAt?: number;
 }
 
@@ -143,8 +143,9 @@ export class ApiLimiter {
     const now = Date.now();
     let until = 0;
     if (hints.retryAfterS !== undefined) until = now + hints.retryAfterS * 1000;
-    // A reset already past (a skewed clock) names no time to wait: a refusal then backs off.
-    else if (hints.remaining === 0 && hints.resetAt !== undefined && hints.resetAt * 1000 > now)
+    // A used-up budget, or a refusal (a GitLab 429 may carry only `RateLimit-Reset`), waits for
+    // the reset. One already past (a skewed clock) names no time to wait: a refusal then backs off.
+    else if ((hints.remaining === 0 || limited) && hints.resetAt !== undefined && hints.resetAt * 1000 > now)
       until = hints.resetAt * 1000;
     else if (limited) until = now + Math.min(60_000 * 2 ** this.#limitedInARow, 15 * 60_000);
     this.#limitedInARow = limited ? this.#limitedInARow + 1 : 0;

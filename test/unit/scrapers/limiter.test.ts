@@ -156,6 +156,9 @@ describe('ApiLimiter', () => {
         resetAt: 1800000001,
       },
     );
+    // Seconds from now (the IETF RateLimit draft) are made absolute.
+    const delta = rateLimitHints(new Headers({ 'RateLimit-Reset': '30' })).resetAt ?? 0;
+    assert.ok(Math.abs(delta - (Date.now() / 1000 + 30)) < 2, `reset read as ${delta}`);
     const inTwoSeconds = new Date(Date.now() + 2000).toUTCString();
     const seconds = parseRetryAfter(inTwoSeconds) ?? 0;
     // To the end of the second it names: a date has no smaller unit.
@@ -207,6 +210,24 @@ describe('limitedFetch against a local HTTP server', () => {
     assert.ok((arrivals[1] ?? 0) - (arrivals[0] ?? 0) >= 400, 'waited for the reset');
     assert.ok((arrivals[2] ?? 0) - (arrivals[1] ?? 0) >= 950, 'waited as retry-after said');
     assert.ok(Date.now() - started < 5000);
+    await limiter.stop();
+  });
+
+  it('waits for the reset a GitLab 429 names, as Unix seconds or as seconds from now, not a blind minute', async () => {
+    const limiter = new ApiLimiter('gitlab', 50, createScraperMetrics(new Registry()));
+    const fetch = limitedFetch(limiter, 5000);
+    answers = [
+      // Only RateLimit-Reset, no Retry-After and no RateLimit-Remaining (a proxy's 429).
+      { status: 429, headers: { 'RateLimit-Reset': String(Date.now() / 1000 + 0.6) } },
+      // The IETF draft's form: seconds from now.
+      { status: 429, headers: { 'RateLimit-Reset': '1' } },
+    ];
+    const started = Date.now();
+    assert.equal((await fetch(url)).status, 200);
+    assert.equal(arrivals.length, 3);
+    assert.ok((arrivals[1] ?? 0) - (arrivals[0] ?? 0) >= 500, 'waited for the Unix-seconds reset');
+    assert.ok((arrivals[2] ?? 0) - (arrivals[1] ?? 0) >= 900, 'waited for the delta-seconds reset');
+    assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms: backed off blind`);
     await limiter.stop();
   });
 
