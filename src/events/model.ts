@@ -57,6 +57,8 @@ export interface JobEvent {
   /** Source's own queue time (GitLab `build_queued_duration`). */
   readonly queuedSeconds: number | undefined;
   readonly createdAt: number | undefined;
+  /** GitHub `run_attempt` of the run this job belongs to (traces: the job's trace is its attempt's). */
+  readonly attempt?: string;
 }
 
 export type PipelineStatus = 'waiting' | 'pending' | 'running' | FinalStatus | 'skipped';
@@ -78,6 +80,20 @@ export interface PipelineEvent {
   readonly finishedAt: number | undefined;
   readonly durationSeconds: number | undefined;
   readonly queuedSeconds: number | undefined;
+  /**
+   * When this run began, the start of its trace's root span: GitLab `created_at`, GitHub
+   * `run_started_at` (the attempt's own start; `created_at` is the first attempt's).
+   */
+  readonly startedAt?: number;
+  /** The commit it ran for (`sha`, `head_sha`): a trace attribute. */
+  readonly sha?: string;
+  /** Its page for people: a trace attribute. */
+  readonly url?: string;
+  /**
+   * GitLab `source_pipeline`: the pipeline and bridge job that triggered this child or
+   * multi-project pipeline, whose trace it joins.
+   */
+  readonly parent?: { readonly projectId: string; readonly pipelineId: string; readonly jobId: string };
 }
 
 export type DeploymentStatus = 'waiting' | 'running' | FinalStatus | 'superseded';

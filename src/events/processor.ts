@@ -4,6 +4,7 @@ import type { DeliveryFamilies } from '../metrics/delivery-families.js';
 import type { MetricState } from '../metrics/metric-state.js';
 import type { ServiceMetrics } from '../metrics/service-metrics.js';
 import type { Store } from '../store/store.js';
+import type { TraceSink } from '../traces/span-record.js';
 import { type HandlerContext, TTL } from './handlers/context.js';
 import { countJob, DEFER_LIMIT_S, DEFERRED_PREFIX, type DeferredJob } from './handlers/deferred.js';
 import { applyDeployment } from './handlers/deployment.js';
@@ -29,6 +30,8 @@ export interface ProcessorDeps {
   readonly clock: Clock;
   readonly log: Logger;
   readonly trackedRefs: RegExp;
+  /** Where spans of finished pipelines and jobs go (SPEC section 10); unset: no traces. */
+  readonly traces?: TraceSink;
 }
 
 /** `delivery_jobs_active` forgets a job after this long without news (SPEC section 5). */
@@ -50,14 +53,14 @@ export class EventProcessor {
   }
 
   async process(delivery: Delivery): Promise<DeliveryOutcome> {
-    const { outcome, written } = await this.#exclusive(async () => {
+    const { outcome, written, spans } = await this.#exclusive(async () => {
       this.#deps.state.assertWritable();
       const tx = this.#tx();
       const deliveryKey = delivery.key === undefined ? undefined : `delivery:${delivery.key}`;
       if (deliveryKey !== undefined && (await tx.claimed(deliveryKey))) {
         // Answered once the claim is durable: it may still be in this turn's commit, which can
         // fail (and then this delivery must fail too, to be sent again).
-        return { outcome: 'duplicate' as const, written: this.#deps.store.write({}) };
+        return { outcome: 'duplicate' as const, written: this.#deps.store.write({}), spans: tx.spans };
       }
       const ctx = this.#context(tx);
       let applied = false;
@@ -67,9 +70,11 @@ export class EventProcessor {
       if (deliveryKey !== undefined) tx.claim(deliveryKey, TTL.delivery);
       // Started inside the section: the store sees these writes before the next delivery reads.
       const written = this.#deps.state.save(tx.commit());
-      return { outcome: applied ? ('processed' as const) : ('duplicate' as const), written };
+      return { outcome: applied ? ('processed' as const) : ('duplicate' as const), written, spans: tx.spans };
     });
     await written;
+    // Only once durable: a delivery that failed is sent again and makes its spans then.
+    if (spans.length > 0) this.#deps.traces?.export(spans);
     return outcome;
   }
 
@@ -117,6 +122,7 @@ export class EventProcessor {
       families: this.#deps.families,
       trackedRefs: this.#deps.trackedRefs,
       runsSeen: this.#runsSeen,
+      tracing: this.#deps.traces !== undefined,
     };
   }
 

@@ -3,6 +3,7 @@ import type { Clock } from '../clock.js';
 import { type FamilyView, SeriesBudgetError } from '../metrics/family.js';
 import type { ServiceMetrics } from '../metrics/service-metrics.js';
 import type { SeriesRecord, StateWrite, Store } from '../store/store.js';
+import type { SpanRecord } from '../traces/span-record.js';
 
 type Op = { view: FamilyView; kind: 'inc' | 'set' | 'observe'; labels: readonly string[]; value: number };
 
@@ -20,6 +21,8 @@ export class Tx {
   readonly #state = new Map<string, StateWrite>();
   readonly #ops: Op[] = [];
   readonly #claims = new Map<string, number>();
+  /** Spans of what finished in this delivery, exported once it is durable (only when tracing). */
+  readonly spans: SpanRecord[] = [];
 
   constructor(deps: { store: Store; clock: Clock; metrics: ServiceMetrics; log: Logger }) {
     this.#store = deps.store;

@@ -10,6 +10,8 @@ export interface HandlerContext {
    * read them: the processor is the only writer, so it stays true to the store.
    */
   readonly runsSeen: Map<string, boolean>;
+  /** Whether finished pipelines and jobs become spans (OTEL_EXPORTER_OTLP_ENDPOINT set). */
+  readonly tracing: boolean;
 }
 
 const DAY = 86_400;

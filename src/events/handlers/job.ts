@@ -1,5 +1,6 @@
 import { jobLabel, refLabel } from '../labels.js';
-import type { EventResult, JobEvent, JobStatus, RunnerType } from '../model.js';
+import { jobSpans } from '../../traces/ci-spans.js';
+import type { EventResult, FinalStatus, JobEvent, JobStatus, RunnerType } from '../model.js';
 import { type HandlerContext, OLD_JOB_S, TTL } from './context.js';
 import { countJob, type DeferredJob, defer, deferredKey } from './deferred.js';
 import { type PipelineState, pipelineKey, sendsRuns } from './pipeline.js';
@@ -149,6 +150,7 @@ export async function applyJob(ctx: HandlerContext, e: JobEvent): Promise<EventR
       fallbackRef: refLabel(e.ref, e.project, ctx.trackedRefs),
       at: tx.now,
     };
+    if (ctx.tracing) tx.spans.push(...jobSpans(e, e.status as FinalStatus, pipeline?.x));
     if (pipeline !== undefined) countJob(ctx, job, pipeline.r, e.stage ?? pipeline.n);
     else if (e.pipelineId !== undefined && (await refDependsOnPipeline(ctx, e))) {
       defer(ctx, deferredKey(e.source, e.project.id, e.pipelineId), e.jobId, job);

@@ -1,5 +1,6 @@
 import { refLabel } from '../labels.js';
-import type { EventResult, PipelineEvent, PipelineStatus } from '../model.js';
+import { pipelineSpan } from '../../traces/ci-spans.js';
+import type { EventResult, FinalStatus, PipelineEvent, PipelineStatus } from '../model.js';
 import { compareIds } from './compare-ids.js';
 import { type HandlerContext, TTL } from './context.js';
 import { deferredKey, release } from './deferred.js';
@@ -19,6 +20,11 @@ export interface PipelineState {
   readonly t?: number;
   /** When it was first known here (this service's clock; unset by versions before it). */
   readonly c?: number;
+  /**
+   * The first pipeline of its chain, whose trace it and its jobs join: set for a GitLab child
+   * or multi-project pipeline (`source_pipeline`), from its parent's own, else the parent.
+   */
+  readonly x?: string;
 }
 
 /**
@@ -104,6 +110,13 @@ export async function applyPipeline(ctx: HandlerContext, e: PipelineEvent): Prom
 
   if (known === undefined)
     await release(ctx, deferredKey(e.source, e.project.id, e.pipelineId), st.r, e.name);
+  let root = st.x;
+  if (root === undefined && e.parent !== undefined) {
+    const parent = await tx.get<PipelineState>(
+      pipelineKey(e.source, e.parent.projectId, e.parent.pipelineId),
+    );
+    root = parent?.x ?? e.parent.pipelineId;
+  }
   // Written again once half its lifetime has passed: a project that keeps sending pipelines
   // stays one that sends them, across restarts.
   const marker = await tx.get<{ at: number }>(runsKey(e.source, e.project.id));
@@ -117,6 +130,10 @@ export async function applyPipeline(ctx: HandlerContext, e: PipelineEvent): Prom
     tx.inc(f.pipelineRuns, withStatus);
     if (e.durationSeconds !== undefined && e.durationSeconds >= 0) {
       tx.observe(f.pipelineDuration, withStatus, e.durationSeconds);
+    }
+    if (ctx.tracing && e.status !== 'skipped') {
+      const span = pipelineSpan(e, e.status as FinalStatus, root);
+      if (span !== undefined) tx.spans.push(span);
     }
   }
   // A skipped pipeline ran nothing: it says nothing about whether the pipeline is healthy.
@@ -149,6 +166,7 @@ export async function applyPipeline(ctx: HandlerContext, e: PipelineEvent): Prom
         ? { t: laterFinish ? (e.finishedAt as number) : (st.t as number) }
         : {}),
       ...(st.c === undefined ? {} : { c: st.c }),
+      ...(root === undefined ? {} : { x: root }),
     } satisfies PipelineState,
     TTL.pipeline,
   );

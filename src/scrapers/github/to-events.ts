@@ -22,11 +22,14 @@ export interface ApiRun {
   created_at?: string | null;
   updated_at?: string | null;
   run_started_at?: string | null;
+  head_sha?: string | null;
+  html_url?: string | null;
 }
 
 export interface ApiJob {
   id: number;
   run_id: number;
+  run_attempt?: number | null;
   name: string;
   workflow_name?: string | null;
   head_branch?: string | null;
@@ -69,6 +72,9 @@ export function runEvents(project: ProjectRef, run: ApiRun, jobs: readonly ApiJo
       durationSeconds:
         final && updated !== undefined && started !== undefined ? updated - started : undefined,
       queuedSeconds: runQueuedSeconds(created, started, run.run_attempt ?? undefined),
+      ...(started === undefined ? {} : { startedAt: started }),
+      ...(run.head_sha ? { sha: run.head_sha } : {}),
+      ...(run.html_url ? { url: run.html_url } : {}),
     },
   ];
   for (const j of jobs) {
@@ -90,6 +96,8 @@ export function runEvents(project: ProjectRef, run: ApiRun, jobs: readonly ApiJo
       finishedAt: parseTimestamp(j.completed_at),
       durationSeconds: undefined,
       queuedSeconds: undefined,
+      // A run's jobs list (`filter=all`) names every attempt's jobs.
+      attempt: String(j.run_attempt ?? run.run_attempt ?? 1),
     });
   }
   return events;

@@ -14,6 +14,12 @@ import {
 } from '../../sources/gitlab/statuses.js';
 import { parseTimestamp } from '../../sources/timestamps.js';
 
+/** When the pipeline was created, in whole seconds as its hooks give it (a trace's start). */
+function startOf(p: ApiPipeline): { startedAt?: number } {
+  const t = seconds(parseTimestamp(p.created_at));
+  return t === undefined ? {} : { startedAt: t };
+}
+
 /** The GitLab REST v4 shapes the scraper reads (fields it uses only). */
 export interface ApiPipeline {
   id: number;
@@ -28,6 +34,8 @@ export interface ApiPipeline {
   finished_at?: string | null;
   duration?: number | null;
   queued_duration?: number | null;
+  sha?: string | null;
+  web_url?: string | null;
 }
 
 export interface ApiJob {
@@ -101,6 +109,9 @@ export function pipelineEvents(
         (p.started_at !== null && p.started_at !== undefined) ||
           (p.duration !== null && p.duration !== undefined),
       ),
+      ...startOf(p),
+      ...(p.sha ? { sha: p.sha } : {}),
+      ...(p.web_url ? { url: p.web_url } : {}),
     },
   ];
   for (const j of jobs) {

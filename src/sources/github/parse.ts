@@ -64,6 +64,8 @@ const workflowRun = z.object({
     created_at: time,
     updated_at: time,
     run_started_at: time,
+    head_sha: z.string().nullish(),
+    html_url: z.string().nullish(),
   }),
   repository,
 });
@@ -212,6 +214,7 @@ function jobEvent(body: unknown): DeliveryEvent {
     finishedAt: parseTimestamp(j.completed_at),
     durationSeconds: undefined,
     queuedSeconds: undefined,
+    ...(j.run_attempt === null || j.run_attempt === undefined ? {} : { attempt: String(j.run_attempt) }),
   };
 }
 
@@ -240,5 +243,8 @@ function runEvent(body: unknown): DeliveryEvent {
       status === 'running' || final
         ? runQueuedSeconds(created, started, w.run_attempt ?? undefined)
         : undefined,
+    ...(started === undefined ? {} : { startedAt: started }),
+    ...(w.head_sha ? { sha: w.head_sha } : {}),
+    ...(w.html_url ? { url: w.html_url } : {}),
   };
 }

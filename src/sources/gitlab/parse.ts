@@ -65,12 +65,23 @@ const pipelineHook = z.object({
     source: z.string().nullish(),
     status: z.string(),
     name: z.string().nullish(),
+    created_at: time,
     finished_at: time,
     duration: seconds,
     queued_duration: seconds,
+    sha: z.string().nullish(),
+    url: z.string().nullish(),
   }),
   merge_request: z.object({}).nullish(),
   builds: z.array(build).nullish(),
+  // Only read for traces: a malformed one is left out rather than refusing the delivery.
+  source_pipeline: z.unknown(),
+});
+
+const sourcePipeline = z.object({
+  project: z.object({ id }),
+  pipeline_id: id,
+  job_id: id,
 });
 
 const deploymentHook = z.object({
@@ -187,6 +198,8 @@ function pipelineEvents(body: unknown): DeliveryEvent[] {
   };
   const finishedSeconds = parseTimestamp(a.finished_at);
   const status = GITLAB_PIPELINE_STATUS[a.status] ?? 'waiting';
+  const startedAt = parseTimestamp(a.created_at);
+  const source = sourcePipeline.safeParse(p.source_pipeline);
   const events: DeliveryEvent[] = [
     {
       kind: 'pipeline',
@@ -205,6 +218,18 @@ function pipelineEvents(body: unknown): DeliveryEvent[] {
         a.queued_duration,
         status === 'running' || (a.duration !== null && a.duration !== undefined),
       ),
+      ...(startedAt === undefined ? {} : { startedAt }),
+      ...(a.sha ? { sha: a.sha } : {}),
+      ...(a.url ? { url: a.url } : {}),
+      ...(source.success
+        ? {
+            parent: {
+              projectId: source.data.project.id,
+              pipelineId: source.data.pipeline_id,
+              jobId: source.data.job_id,
+            },
+          }
+        : {}),
     },
   ];
   // The builds list feeds the same job logic as Job Hooks; the pipeline event comes first so

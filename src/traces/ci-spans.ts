@@ -1,0 +1,162 @@
+import type { FinalStatus, JobEvent, PipelineEvent } from '../events/model.js';
+import {
+  githubJobSpanId,
+  githubQueueSpanId,
+  githubRunSpanId,
+  githubTraceId,
+  gitlabJobSpanId,
+  gitlabPipelineSpanId,
+  gitlabQueueSpanId,
+  gitlabTraceId,
+} from './ids.js';
+import type { AttributeValue, SpanRecord } from './span-record.js';
+
+/**
+ * The spans of SPEC section 10, built from the same events the metrics are: a root span per
+ * pipeline or run attempt (created to finished), a child span per job (created to finished),
+ * and under it the job's queue (created to started). Attributes follow the OpenTelemetry CI/CD
+ * semantic conventions (`cicd.pipeline.*`, `vcs.*`).
+ */
+
+/** `cicd.pipeline.result` and `cicd.pipeline.task.run.result` values. */
+const RESULT: Record<FinalStatus, string> = {
+  success: 'success',
+  failed: 'failure',
+  canceled: 'cancellation',
+};
+
+function statusOf(status: FinalStatus): Pick<SpanRecord, 'status' | 'statusMessage'> {
+  return {
+    status: status === 'success' ? 'ok' : status === 'failed' ? 'error' : 'unset',
+    statusMessage: RESULT[status],
+  };
+}
+
+function resourceOf(e: JobEvent | PipelineEvent): Record<string, string> {
+  return {
+    'service.name': e.project.path,
+    'vcs.provider.name': e.source,
+    'vcs.repository.name': e.project.path,
+  };
+}
+
+/** A span that ends before it starts (clock skew between GitLab nodes) is made empty, at its start. */
+function times(startS: number, endS: number): { startS: number; endS: number } {
+  return { startS, endS: Math.max(startS, endS) };
+}
+
+/**
+ * Where a pipeline's root span goes. A GitLab child or multi-project pipeline joins the trace
+ * of `rootPipelineId` (the first pipeline of its chain, as far as this service knows it) under
+ * its bridge job's span; a GitHub re-run attempt is a trace of its own, linked to the attempt
+ * before it, as the collector's githubreceiver does.
+ */
+export function pipelineSpan(
+  e: PipelineEvent,
+  status: FinalStatus,
+  rootPipelineId: string | undefined,
+): SpanRecord | undefined {
+  if (e.finishedAt === undefined) return undefined;
+  const start =
+    e.startedAt ?? (e.durationSeconds === undefined ? e.finishedAt : e.finishedAt - e.durationSeconds);
+  const attributes: Record<string, AttributeValue> = {
+    'cicd.pipeline.name': e.name,
+    'cicd.pipeline.run.id': e.pipelineId,
+    'cicd.pipeline.result': RESULT[status],
+    'vcs.ref.head.name': e.ref.name,
+  };
+  if (e.sha !== undefined) attributes['vcs.ref.head.revision'] = e.sha;
+  if (e.url !== undefined) attributes['cicd.pipeline.run.url.full'] = e.url;
+  const common = {
+    name: e.name,
+    kind: 'server' as const,
+    ...times(start, e.finishedAt),
+    ...statusOf(status),
+    resource: resourceOf(e),
+  };
+  if (e.source === 'github') {
+    const attempt = Number(e.attempt);
+    attributes['cicd.pipeline.run.attempt'] = attempt;
+    return {
+      ...common,
+      traceId: githubTraceId(e.pipelineId, e.attempt),
+      spanId: githubRunSpanId(e.pipelineId, e.attempt),
+      attributes,
+      ...(attempt > 1
+        ? {
+            links: [
+              {
+                traceId: githubTraceId(e.pipelineId, String(attempt - 1)),
+                spanId: githubRunSpanId(e.pipelineId, String(attempt - 1)),
+              },
+            ],
+          }
+        : {}),
+    };
+  }
+  if (e.parent !== undefined) attributes['cicd.pipeline.parent.run.id'] = e.parent.pipelineId;
+  return {
+    ...common,
+    traceId: gitlabTraceId(rootPipelineId ?? e.pipelineId),
+    spanId: gitlabPipelineSpanId(e.pipelineId),
+    ...(e.parent === undefined ? {} : { parentSpanId: gitlabJobSpanId(e.parent.jobId) }),
+    attributes,
+  };
+}
+
+/**
+ * A finished job's span and its queue span. `rootPipelineId` as for pipelineSpan (GitLab: the
+ * trace its pipeline joined). A job that names no pipeline, or no finish time, has no place.
+ */
+export function jobSpans(e: JobEvent, status: FinalStatus, rootPipelineId: string | undefined): SpanRecord[] {
+  if (e.pipelineId === undefined || e.finishedAt === undefined) return [];
+  const github = e.source === 'github';
+  const attempt = e.attempt ?? '1';
+  const traceId = github
+    ? githubTraceId(e.pipelineId, attempt)
+    : gitlabTraceId(rootPipelineId ?? e.pipelineId);
+  const spanId = github ? githubJobSpanId(e.jobId) : gitlabJobSpanId(e.jobId);
+  const created = e.createdAt ?? e.startedAt ?? e.finishedAt;
+  const attributes: Record<string, AttributeValue> = {
+    'cicd.pipeline.task.name': e.name,
+    'cicd.pipeline.task.run.id': e.jobId,
+    'cicd.pipeline.task.run.result': RESULT[status],
+    'cicd.pipeline.run.id': e.pipelineId,
+    'cicd.worker.type': e.runnerType,
+  };
+  if (e.stage !== undefined) attributes['cicd.pipeline.task.stage'] = e.stage;
+  const resource = resourceOf(e);
+  const spans: SpanRecord[] = [
+    {
+      traceId,
+      spanId,
+      parentSpanId: github ? githubRunSpanId(e.pipelineId, attempt) : gitlabPipelineSpanId(e.pipelineId),
+      name: e.name,
+      kind: 'internal',
+      ...times(created, e.finishedAt),
+      ...statusOf(status),
+      attributes,
+      resource,
+    },
+  ];
+  // GitLab's `queued_duration` is the time pending, without the wait for earlier stages that
+  // lies between a job's creation and its start: the queue ends at the start and lasts that long.
+  const queueStart =
+    e.startedAt !== undefined && e.queuedSeconds !== undefined ? e.startedAt - e.queuedSeconds : e.createdAt;
+  if (queueStart !== undefined && e.startedAt !== undefined) {
+    const queue = times(queueStart, e.startedAt);
+    spans.push({
+      traceId,
+      spanId: github ? githubQueueSpanId(e.jobId) : gitlabQueueSpanId(e.jobId),
+      parentSpanId: spanId,
+      name: `queue-${e.name}`,
+      kind: 'internal',
+      ...queue,
+      status: 'unset',
+      // As the collector's githubreceiver gives it: nanoseconds, a double.
+      attributes: { 'cicd.pipeline.run.queue.duration': (queue.endS - queue.startS) * 1e9 },
+      resource,
+    });
+  }
+  return spans;
+}
