@@ -5,7 +5,14 @@ import type { ServiceMetrics } from '../metrics/service-metrics.js';
 import type { SeriesRecord, StateWrite, Store } from '../store/store.js';
 import type { SpanRecord } from '../traces/span-record.js';
 
-type Op = { view: FamilyView; kind: 'inc' | 'set' | 'observe'; labels: readonly string[]; value: number };
+type Op = {
+  view: FamilyView;
+  kind: 'inc' | 'set' | 'observe';
+  labels: readonly string[];
+  value: number;
+  /** The trace of an observation, its exemplar (SPEC section 10). */
+  traceId?: string | undefined;
+};
 
 /**
  * One delivery's changes, gathered while its events are applied: state reads see the writes
@@ -81,8 +88,8 @@ export class Tx {
     this.#ops.push({ view, kind: 'set', labels, value });
   }
 
-  observe(view: FamilyView, labels: readonly string[], value: number): void {
-    this.#ops.push({ view, kind: 'observe', labels, value });
+  observe(view: FamilyView, labels: readonly string[], value: number, traceId?: string): void {
+    this.#ops.push({ view, kind: 'observe', labels, value, traceId });
   }
 
   /** Applies the metric operations to memory and returns everything to write, in one batch. */
@@ -105,11 +112,11 @@ export class Tx {
     };
   }
 
-  #apply({ view, kind, labels, value }: Op): SeriesRecord | undefined {
+  #apply({ view, kind, labels, value, traceId }: Op): SeriesRecord | undefined {
     try {
       if (kind === 'inc') return view.inc(labels, value);
       if (kind === 'set') return view.set(labels, value);
-      return view.observe(labels, value);
+      return view.observe(labels, value, traceId === undefined ? undefined : { traceId, at: this.now });
     } catch (err) {
       if (!(err instanceof SeriesBudgetError)) throw err;
       // The event is still applied; only this series is refused, and counted.

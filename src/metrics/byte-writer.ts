@@ -47,9 +47,12 @@ export class ByteWriter {
     this.#off = off;
   }
 
-  /** `name{labels,le="x"} value` and a newline: `le` is `le="x"} `, `labels` `{...}` or empty. */
-  bucket(name: Buffer, labels: Buffer, le: Buffer, value: number): void {
-    this.#room(name.length + labels.length + le.length + 32);
+  /**
+   * `name{labels,le="x"} value` and a newline: `le` is `le="x"} `, `labels` `{...}` or empty;
+   * `exemplar`, ASCII text written before the newline (OpenMetrics ` # {...} value ts`).
+   */
+  bucket(name: Buffer, labels: Buffer, le: Buffer, value: number, exemplar?: string): void {
+    this.#room(name.length + labels.length + le.length + 32 + (exemplar?.length ?? 0));
     const buf = this.#buf;
     let off = this.#off;
     off += name.copy(buf, off);
@@ -61,6 +64,7 @@ export class ByteWriter {
     }
     off += le.copy(buf, off);
     off = writeNumber(buf, off, value);
+    if (exemplar !== undefined) off += buf.write(exemplar, off, 'latin1');
     buf[off++] = 0x0a;
     this.#off = off;
   }

@@ -38,6 +38,18 @@ interface Series {
   counts: number[] | undefined;
   sum: number;
   count: number;
+  /**
+   * Histogram: the latest exemplar of each bucket, as its OpenMetrics text (` # {trace_id="…"}
+   * value timestamp`). Kept in memory only: after a restart the next observations bring new ones.
+   */
+  exemplars: Array<string | undefined> | undefined;
+}
+
+/** An observation's trace (SPEC section 10: duration histograms carry the trace id). */
+export interface Exemplar {
+  readonly traceId: string;
+  /** Unix seconds of the observation. */
+  readonly at: number;
 }
 
 /** Text is handed out in buffers of about this many bytes (see `Family.chunks`). */
@@ -232,7 +244,7 @@ export class Family {
         if (keep !== undefined && !keep(s.view, s.labels)) continue;
         if (!any && keep !== undefined) w.text(head);
         any = true;
-        s.view.write(s, w);
+        s.view.write(s, w, format);
         if (w.hasFull) yield* w.takeFull();
       }
     }
@@ -257,14 +269,14 @@ export class Family {
    * consumer that kept something derived from an earlier render may reuse it while
    * `block.version` is unchanged and skip the render.
    */
-  *blocks(): Generator<{ block: Block; render: () => Buffer }> {
+  *blocks(format: ExpositionFormat = 'text'): Generator<{ block: Block; render: () => Buffer }> {
     for (const block of this.#liveBlocks()) {
       yield {
         block,
         render: () => {
           // Room for a block of large histograms at once, so it rarely needs joining.
           const w = new ByteWriter(BLOCK_BYTES);
-          for (const s of block.members) s.view.write(s, w);
+          for (const s of block.members) s.view.write(s, w, format);
           const parts = w.take();
           return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
         },
@@ -340,12 +352,17 @@ export class FamilyView {
     return this.#touched(s);
   }
 
-  observe(labels: readonly string[], value: number): SeriesRecord {
+  observe(labels: readonly string[], value: number, exemplar?: Exemplar): SeriesRecord {
     const s = this.#get(labels);
     const counts = s.counts as number[];
     let i = 0;
     while (i < this.buckets.length && value > (this.buckets[i] as number)) i++;
     counts[i] = (counts[i] ?? 0) + 1;
+    if (exemplar !== undefined) {
+      s.exemplars ??= new Array<string | undefined>(counts.length);
+      s.exemplars[i] =
+        ` # {trace_id="${exemplar.traceId}"} ${formatValue(value)} ${formatValue(exemplar.at)}`;
+    }
     s.sum += value;
     s.count += 1;
     return this.#touched(s);
@@ -409,8 +426,8 @@ export class FamilyView {
     this.#size = 0;
   }
 
-  /** @internal Writes the exposition lines of one series of this view. */
-  write(s: Series, w: ByteWriter): void {
+  /** @internal Writes the exposition lines of one series of this view (exemplars: OpenMetrics only). */
+  write(s: Series, w: ByteWriter, format: ExpositionFormat = 'text'): void {
     // Encoded once per series and kept (~100 bytes): every scrape copies it into each line.
     const labels = (s.labelBytes ??= labelBytes(this.labelNames, s.labels));
     if (s.counts === undefined) {
@@ -418,10 +435,11 @@ export class FamilyView {
       return;
     }
     const les = this.#les;
+    const exemplars = format === 'openmetrics' ? s.exemplars : undefined;
     let cumulative = 0;
     for (let i = 0; i < s.counts.length; i++) {
       cumulative += s.counts[i] ?? 0;
-      w.bucket(this.#names.bucket, labels, les[i] as Buffer, cumulative);
+      w.bucket(this.#names.bucket, labels, les[i] as Buffer, cumulative, exemplars?.[i]);
     }
     w.sample(this.#names.sum, labels, s.sum);
     w.sample(this.#names.count, labels, s.count);
@@ -456,6 +474,7 @@ export class FamilyView {
         this.family.type === 'histogram' ? new Array<number>(this.buckets.length + 1).fill(0) : undefined,
       sum: 0,
       count: 0,
+      exemplars: undefined,
     };
   }
 

@@ -34,11 +34,13 @@ interface Piece {
   readonly op: number;
 }
 
-interface KeptPiece extends Piece {
+/** A block's compressed pieces, per format (they differ by exemplars), for one block version. */
+interface KeptPieces {
   readonly version: number;
+  readonly pieces: Partial<Record<ExpositionFormat, Piece>>;
 }
 
-/** Each family's compressed header, per format (the series blocks are the same in both). */
+/** Each family's compressed header, per format. */
 const headers: Record<ExpositionFormat, WeakMap<Family, Promise<Piece>>> = {
   text: new WeakMap(),
   openmetrics: new WeakMap(),
@@ -87,16 +89,21 @@ export async function* gzipAll(
       headers[format].set(family, header);
     }
     queue.push(header);
-    for (const { block, render } of family.blocks()) {
-      const kept = block.derived as KeptPiece | undefined;
-      if (kept !== undefined && kept.version === block.version) {
-        queue.push(Promise.resolve(kept));
+    for (const { block, render } of family.blocks(format)) {
+      const kept = block.derived as KeptPieces | undefined;
+      const keptPiece =
+        kept !== undefined && kept.version === block.version ? kept.pieces[format] : undefined;
+      if (keptPiece !== undefined) {
+        queue.push(Promise.resolve(keptPiece));
       } else {
         const version = block.version;
         const piece = compress(render()).then((p: Piece) => {
           // Kept unless a newer version was kept meanwhile; used only while the version holds.
-          const now = block.derived as KeptPiece | undefined;
-          if (now === undefined || now.version <= version) block.derived = { ...p, version };
+          const now = block.derived as KeptPieces | undefined;
+          let next: KeptPieces | undefined;
+          if (now === undefined || now.version < version) next = { version, pieces: { [format]: p } };
+          else if (now.version === version) next = { version, pieces: { ...now.pieces, [format]: p } };
+          if (next !== undefined) block.derived = next;
           return p;
         });
         piece.catch(() => undefined);

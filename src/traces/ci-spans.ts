@@ -45,6 +45,13 @@ function times(startS: number, endS: number): { startS: number; endS: number } {
   return { startS, endS: Math.max(startS, endS) };
 }
 
+/** The trace of a pipeline (see pipelineSpan): its attempt's on GitHub, its chain's on GitLab. */
+export function pipelineTraceId(e: PipelineEvent, rootPipelineId: string | undefined): string {
+  return e.source === 'github'
+    ? githubTraceId(e.pipelineId, e.attempt)
+    : gitlabTraceId(rootPipelineId ?? e.pipelineId);
+}
+
 /**
  * Where a pipeline's root span goes. A GitLab child or multi-project pipeline joins the trace
  * of `rootPipelineId` (the first pipeline of its chain, as far as this service knows it) under
@@ -79,7 +86,7 @@ export function pipelineSpan(
     attributes['cicd.pipeline.run.attempt'] = attempt;
     return {
       ...common,
-      traceId: githubTraceId(e.pipelineId, e.attempt),
+      traceId: pipelineTraceId(e, rootPipelineId),
       spanId: githubRunSpanId(e.pipelineId, e.attempt),
       attributes,
       ...(attempt > 1
@@ -97,11 +104,19 @@ export function pipelineSpan(
   if (e.parent !== undefined) attributes['cicd.pipeline.parent.run.id'] = e.parent.pipelineId;
   return {
     ...common,
-    traceId: gitlabTraceId(rootPipelineId ?? e.pipelineId),
+    traceId: pipelineTraceId(e, rootPipelineId),
     spanId: gitlabPipelineSpanId(e.pipelineId),
     ...(e.parent === undefined ? {} : { parentSpanId: gitlabJobSpanId(e.parent.jobId) }),
     attributes,
   };
+}
+
+/** The trace a job's spans go to (see jobSpans); undefined for a job that names no pipeline. */
+export function jobTraceId(e: JobEvent, rootPipelineId: string | undefined): string | undefined {
+  if (e.pipelineId === undefined) return undefined;
+  return e.source === 'github'
+    ? githubTraceId(e.pipelineId, e.attempt ?? '1')
+    : gitlabTraceId(rootPipelineId ?? e.pipelineId);
 }
 
 /**
@@ -112,9 +127,7 @@ export function jobSpans(e: JobEvent, status: FinalStatus, rootPipelineId: strin
   if (e.pipelineId === undefined || e.finishedAt === undefined) return [];
   const github = e.source === 'github';
   const attempt = e.attempt ?? '1';
-  const traceId = github
-    ? githubTraceId(e.pipelineId, attempt)
-    : gitlabTraceId(rootPipelineId ?? e.pipelineId);
+  const traceId = jobTraceId(e, rootPipelineId) as string;
   const spanId = github ? githubJobSpanId(e.jobId) : gitlabJobSpanId(e.jobId);
   const created = e.createdAt ?? e.startedAt ?? e.finishedAt;
   const attributes: Record<string, AttributeValue> = {

@@ -17,6 +17,8 @@ export interface DeferredJob {
   /** The `ref` label if the pipeline never shows up. */
   readonly fallbackRef: string;
   readonly at: number;
+  /** Its trace, the exemplar of its duration (only while tracing). */
+  readonly tr?: string;
 }
 
 export const DEFERRED_PREFIX = 'deferred:';
@@ -29,7 +31,7 @@ export const deferredKey = (source: string, projectId: string, pipelineId: strin
 export function countJob(ctx: HandlerContext, d: DeferredJob, ref: string, stage: string): void {
   const labels = [d.source, d.project, ref, stage, d.job, d.status];
   ctx.tx.inc(ctx.families.jobRuns, labels);
-  if (d.duration !== undefined) ctx.tx.observe(ctx.families.jobDuration, labels, d.duration);
+  if (d.duration !== undefined) ctx.tx.observe(ctx.families.jobDuration, labels, d.duration, d.tr);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { jobLabel, refLabel } from '../labels.js';
-import { jobSpans } from '../../traces/ci-spans.js';
+import { jobSpans, jobTraceId } from '../../traces/ci-spans.js';
 import type { EventResult, FinalStatus, JobEvent, JobStatus, RunnerType } from '../model.js';
 import { type HandlerContext, OLD_JOB_S, TTL } from './context.js';
 import { countJob, type DeferredJob, defer, deferredKey } from './deferred.js';
@@ -88,6 +88,19 @@ export async function applyJob(ctx: HandlerContext, e: JobEvent): Promise<EventR
   )
     return 'duplicate';
   let queued = st.q;
+  // Only while tracing: the trace its observations point to (a GitLab child pipeline's jobs are
+  // in their root pipeline's trace, which the pipeline's state knows).
+  const traceId = ctx.tracing
+    ? jobTraceId(
+        e,
+        (
+          pipeline ??
+          (e.source === 'gitlab' && e.pipelineId !== undefined
+            ? await tx.get<PipelineState>(pipelineKey(e.source, e.project.id, e.pipelineId))
+            : undefined)
+        )?.x,
+      )
+    : undefined;
 
   const createdAt = e.createdAt ?? st.c;
   const started = e.status === 'running' || (rank === FINAL && e.startedAt !== undefined);
@@ -96,12 +109,12 @@ export async function applyJob(ctx: HandlerContext, e: JobEvent): Promise<EventR
       e.queuedSeconds ??
       (e.startedAt !== undefined && createdAt !== undefined ? e.startedAt - createdAt : undefined);
     if (seconds !== undefined && seconds >= 0) {
-      tx.observe(f.jobQueued, [e.source, e.project.path, e.runnerType], seconds);
+      tx.observe(f.jobQueued, [e.source, e.project.path, e.runnerType], seconds, traceId);
       queued = true;
     }
   } else if (!st.q && st.b !== undefined && createdAt !== undefined && st.b[0] >= createdAt) {
     // The start came first: its queue time, under the runner type it started on.
-    tx.observe(f.jobQueued, [e.source, e.project.path, st.b[1]], st.b[0] - createdAt);
+    tx.observe(f.jobQueued, [e.source, e.project.path, st.b[1]], st.b[0] - createdAt, traceId);
     queued = true;
   }
   const startedOn: JobState['b'] = queued
@@ -149,6 +162,7 @@ export async function applyJob(ctx: HandlerContext, e: JobEvent): Promise<EventR
           : undefined,
       fallbackRef: refLabel(e.ref, e.project, ctx.trackedRefs),
       at: tx.now,
+      ...(traceId === undefined ? {} : { tr: traceId }),
     };
     if (ctx.tracing) tx.spans.push(...jobSpans(e, e.status as FinalStatus, pipeline?.x));
     if (pipeline !== undefined) countJob(ctx, job, pipeline.r, e.stage ?? pipeline.n);

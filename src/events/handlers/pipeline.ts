@@ -1,5 +1,5 @@
 import { refLabel } from '../labels.js';
-import { pipelineSpan } from '../../traces/ci-spans.js';
+import { pipelineSpan, pipelineTraceId } from '../../traces/ci-spans.js';
 import type { EventResult, FinalStatus, PipelineEvent, PipelineStatus } from '../model.js';
 import { compareIds } from './compare-ids.js';
 import { type HandlerContext, TTL } from './context.js';
@@ -124,12 +124,13 @@ export async function applyPipeline(ctx: HandlerContext, e: PipelineEvent): Prom
     tx.put(runsKey(e.source, e.project.id), { at: tx.now }, TTL.runs);
     ctx.runsSeen.set(runsKey(e.source, e.project.id), true);
   }
-  if (newQueue) tx.observe(f.pipelineQueued, labels, e.queuedSeconds as number);
+  const traceId = ctx.tracing ? pipelineTraceId(e, root) : undefined;
+  if (newQueue) tx.observe(f.pipelineQueued, labels, e.queuedSeconds as number, traceId);
   if (newRun) {
     const withStatus = [...labels, e.status];
     tx.inc(f.pipelineRuns, withStatus);
     if (e.durationSeconds !== undefined && e.durationSeconds >= 0) {
-      tx.observe(f.pipelineDuration, withStatus, e.durationSeconds);
+      tx.observe(f.pipelineDuration, withStatus, e.durationSeconds, traceId);
     }
     if (ctx.tracing && e.status !== 'skipped') {
       const span = pipelineSpan(e, e.status as FinalStatus, root);

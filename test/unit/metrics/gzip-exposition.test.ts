@@ -10,9 +10,13 @@ import { gzipAll } from '../../../src/metrics/gzip-exposition.js';
 import { MetricState } from '../../../src/metrics/metric-state.js';
 import type { Store } from '../../../src/store/store.js';
 
-async function gzipBytes(registry: Registry, state: MetricState): Promise<Buffer> {
+async function gzipBytes(
+  registry: Registry,
+  state: MetricState,
+  format: 'text' | 'openmetrics' = 'text',
+): Promise<Buffer> {
   const parts: Buffer[] = [];
-  for await (const part of gzipAll(registry, state)) parts.push(part);
+  for await (const part of gzipAll(registry, state, format)) parts.push(part);
   return Buffer.concat(parts);
 }
 
@@ -88,5 +92,36 @@ describe('gzipAll', () => {
     const third = singleMember(await gzipBytes(registry, s));
     assert.equal(third, await collect(exposeAll(registry, s)));
     assert.equal(third.split('\n').filter((l) => l.startsWith('c_total{')).length, 1);
+  });
+
+  it('carries exemplars in OpenMetrics only, and keeps each format’s pieces apart', async () => {
+    const s = state();
+    const histogram = s.define({
+      name: 'd_seconds',
+      help: 'durations',
+      type: 'histogram',
+      labelNames: ['project'],
+      buckets: [1, 10],
+      maxSeries: 10_000,
+    });
+    for (let i = 0; i < BLOCK_SERIES + 5; i++) histogram.observe([`acme/p${i}`], 0.5);
+    const trace = '94ecad9abb9ba862ff2e02944d2d683e';
+    histogram.observe(['acme/p1'], 4.25, { traceId: trace, at: 1736654830.5 });
+    const registry = new Registry();
+    const line = `d_seconds_bucket{project="acme/p1",le="10"} 2 # {trace_id="${trace}"} 4.25 1736654830.5`;
+    for (let round = 0; round < 2; round++) {
+      // Twice each, alternating: a piece kept for one format is never served in the other.
+      const text = singleMember(await gzipBytes(registry, s, 'text'));
+      const open = singleMember(await gzipBytes(registry, s, 'openmetrics'));
+      assert.equal(text, await collect(exposeAll(registry, s, 'text')));
+      assert.equal(open, await collect(exposeAll(registry, s, 'openmetrics')));
+      assert.doesNotMatch(text, /trace_id/);
+      assert.ok(open.split('\n').includes(line), `no exemplar line in:\n${open.slice(0, 2000)}`);
+      assert.equal(open.split('\n').filter((l) => l.includes('trace_id')).length, 1);
+    }
+    // A later observation in the same bucket replaces the exemplar.
+    histogram.observe(['acme/p1'], 7, { traceId: 'ab'.repeat(16), at: 1736654900 });
+    const open = singleMember(await gzipBytes(registry, s, 'openmetrics'));
+    assert.match(open, /le="10"\} 3 # \{trace_id="(ab){16}"\} 7 1736654900$/m);
   });
 });
