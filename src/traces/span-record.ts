@@ -1,6 +1,10 @@
+/** A span attribute value: what OTLP's AnyValue carries for the attributes this service sets. */
 export type AttributeValue = string | number | boolean | readonly string[];
 
-/** One finished span, with the ids the service derived itself (see ids.ts). */
+/**
+ * A finished span, built by hand from CI payloads rather than by an OpenTelemetry tracer: the
+ * ids are derived from the run and job ids, so re-sending the same run gives the same span.
+ */
 export interface SpanRecord {
   readonly traceId: string; // 32 lowercase hex
   readonly spanId: string; // 16 lowercase hex
