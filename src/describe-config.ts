@@ -28,7 +28,7 @@ export function describeConfig(config: Config): string {
     `  API_MAX_RPS: ${config.scrape.apiMaxRps}`,
     `  LOG_LEVEL: ${config.logLevel}`,
     `  WEBHOOK_THREADS: ${config.webhookThreads}`,
-    `  OTEL_EXPORTER_OTLP_ENDPOINT: ${config.otel.endpoint === undefined ? 'unset' : redactUrl(config.otel.endpoint)} (traces: later release)`,
+    `  OTEL_EXPORTER_OTLP_ENDPOINT: ${config.otel.endpoint === undefined ? 'unset (no traces)' : `${redactUrl(config.otel.endpoint)} (${config.otel.protocol ?? 'http/protobuf'})`}`,
     `  SECRETS_DIR: ${config.secretsDir ?? 'unset'}`,
     ...secrets,
     ...config.warnings.map((w) => `Warning: ${w.message}: ${w.files.join(', ')}`),

@@ -17,6 +17,7 @@ import { type WebhookChecker, webhookChecker } from './sources/check-pool.js';
 import { Scrapers } from './scrapers/scrapers.js';
 import { SqliteStore } from './store/sqlite-store.js';
 import type { Store } from './store/store.js';
+import { traceSinkOf } from './traces/trace-sink.js';
 
 export interface RunningService {
   readonly server: Server;
@@ -64,6 +65,7 @@ export async function startService(
   });
   const push = new PushService({ catalog: config.catalog, state });
   await state.load();
+  const traces = traceSinkOf(config, log.child({ component: 'traces' }));
   const processor = new EventProcessor({
     store,
     state,
@@ -72,6 +74,7 @@ export async function startService(
     clock,
     log: log.child({ component: 'events' }),
     trackedRefs: config.trackedRefs,
+    ...(traces === undefined ? {} : { traces }),
   });
   const scrapers = new Scrapers({
     config,
@@ -137,6 +140,7 @@ export async function startService(
     });
   } catch (err) {
     await checker.close();
+    await traces?.shutdown();
     await store.close();
     config.secrets.close();
     const code = (err as NodeJS.ErrnoException).code;
@@ -170,6 +174,8 @@ export async function startService(
       await checker.close();
       // Requests are answered (or cut): save the last timestamps before the store closes.
       await lastReceived.stop();
+      // The spans of what was just answered: sent (or given up on, bounded) before exit.
+      await traces?.shutdown();
       await store.flush();
       await store.close();
       config.secrets.close();

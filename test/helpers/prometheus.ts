@@ -33,6 +33,8 @@ export async function startPrometheus(target: {
   host: string;
   port: number;
   path?: string;
+  /** More command-line flags (`--enable-feature=exemplar-storage`). */
+  flags?: readonly string[];
 }): Promise<RealPrometheus> {
   const dir = tempDir('dm-prometheus-');
   const port = await freePort();
@@ -58,6 +60,7 @@ export async function startPrometheus(target: {
       `--storage.tsdb.path=${join(dir, 'data')}`,
       `--web.listen-address=127.0.0.1:${port}`,
       '--log.level=warn',
+      ...(target.flags ?? []),
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );

@@ -75,7 +75,7 @@ const pipelineHook = z.object({
   merge_request: z.object({}).nullish(),
   builds: z.array(build).nullish(),
   // Only read for traces: a malformed one is left out rather than refusing the delivery.
-  source_pipeline: z.unknown(),
+  source_pipeline: z.unknown().optional(),
 });
 
 const sourcePipeline = z.object({
