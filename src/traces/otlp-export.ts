@@ -105,8 +105,8 @@ export function createOtlpSink(options: {
     else if (queued >= maxQueueSize) dropped.full++;
     else if (invalidIds(record) !== undefined) dropped.invalid++;
     else {
-      queued++;
       processor.onEnd(toReadableSpan(record, resourceFor(record.resource)));
+      queued++;
     }
   }
 

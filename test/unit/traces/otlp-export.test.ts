@@ -3,6 +3,8 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
+import { diag } from '@opentelemetry/api';
+import { routeDiagToPino } from '../../../src/traces/diag-to-pino.js';
 import { type OtlpProtocol, createOtlpSink, tracesUrl } from '../../../src/traces/otlp-export.js';
 import type { SpanRecord } from '../../../src/traces/span-record.js';
 import {
@@ -183,6 +185,17 @@ describe('createOtlpSink', () => {
     const otel = lines.filter((l) => l.component === 'opentelemetry');
     assert.ok(otel.length > 0 && otel.every((l) => l.level === 40), JSON.stringify(lines));
     assert.ok(!JSON.stringify(lines).includes('s3cret'));
+  });
+
+  it('logs diag arguments by error message and object kind only', () => {
+    const { log, lines } = captureLog();
+    routeDiagToPino(log);
+    diag.warn('export failed', new Error('boom'), { headers: { authorization: 'Bearer s3cret' } }, 3);
+    diag.info('not logged');
+    assert.deepEqual(
+      lines.map((l) => [l.level, l.component, l.msg, l.details]),
+      [[40, 'opentelemetry', 'export failed', ['boom', '[Object]', '3']]],
+    );
   });
 
   it('keeps a base path of the endpoint: /otel/v1/traces', async () => {
