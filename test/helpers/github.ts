@@ -68,3 +68,26 @@ export async function postGithub(
     body: text === '' ? {} : (JSON.parse(text) as { outcome?: string; error?: string }),
   };
 }
+
+/** The completed `linters` job of the examples (Codertocat/Hello-World, workflow CodeQL). */
+export function linters(
+  action: 'queued' | 'in_progress' | 'completed',
+  changes: Record<string, unknown> = {},
+) {
+  const payload = example(
+    'workflow_job',
+    (e) => e.action === 'completed' && (e.workflow_job as { conclusion: string }).conclusion === 'failure',
+  );
+  const job = payload.workflow_job as Record<string, unknown>;
+  payload.action = action;
+  Object.assign(job, {
+    status: action,
+    conclusion: action === 'completed' ? job.conclusion : null,
+    completed_at: action === 'completed' ? job.completed_at : null,
+    ...(action === 'queued'
+      ? { runner_id: null, runner_name: null, runner_group_id: null, runner_group_name: null }
+      : {}),
+    ...changes,
+  });
+  return payload;
+}

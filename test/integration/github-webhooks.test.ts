@@ -1,30 +1,10 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { example, GITHUB_SECRET, postGithub, sign } from '../helpers/github.js';
+import { example, GITHUB_SECRET, linters, postGithub, sign } from '../helpers/github.js';
 import { GITLAB_SECRET, PROJECT, postGitlab, releaseHook } from '../helpers/gitlab.js';
 import { getMetrics, sample, startTestApp, type TestApp } from '../helpers/start-app.js';
 
 const REPO = 'source="github",project="Codertocat/Hello-World"';
-
-/** The completed `linters` job of the examples (Codertocat/Hello-World, workflow CodeQL). */
-function linters(action: 'queued' | 'in_progress' | 'completed', changes: Record<string, unknown> = {}) {
-  const payload = example(
-    'workflow_job',
-    (e) => e.action === 'completed' && (e.workflow_job as { conclusion: string }).conclusion === 'failure',
-  );
-  const job = payload.workflow_job as Record<string, unknown>;
-  payload.action = action;
-  Object.assign(job, {
-    status: action,
-    conclusion: action === 'completed' ? job.conclusion : null,
-    completed_at: action === 'completed' ? job.completed_at : null,
-    ...(action === 'queued'
-      ? { runner_id: null, runner_name: null, runner_group_id: null, runner_group_name: null }
-      : {}),
-    ...changes,
-  });
-  return payload;
-}
 
 function run(changes: Record<string, unknown>) {
   const payload = example(

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { example, postGithub } from '../helpers/github.js';
+import { example, linters, postGithub } from '../helpers/github.js';
 import { build, GITLAB_SECRET, postGitlab, pipelineHook, PROJECT } from '../helpers/gitlab.js';
 import { type OtlpReceiver, type ReceivedSpan, startHttpReceiver } from '../helpers/otlp-receiver.js';
 import { startPrometheus } from '../helpers/prometheus.js';
@@ -27,22 +27,6 @@ const GL = {
 };
 
 const s = (iso: string) => BigInt(Date.parse(iso)) * 1_000_000n;
-
-function linters(action: 'queued' | 'in_progress' | 'completed', changes: Record<string, unknown> = {}) {
-  const payload = example(
-    'workflow_job',
-    (e) => e.action === 'completed' && (e.workflow_job as { conclusion: string }).conclusion === 'failure',
-  );
-  const job = payload.workflow_job as Record<string, unknown>;
-  payload.action = action;
-  Object.assign(job, {
-    status: action,
-    conclusion: action === 'completed' ? job.conclusion : null,
-    completed_at: action === 'completed' ? job.completed_at : null,
-    ...changes,
-  });
-  return payload;
-}
 
 function run(changes: Record<string, unknown> = {}) {
   const payload = example(
