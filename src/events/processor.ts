@@ -6,7 +6,14 @@ import type { ServiceMetrics } from '../metrics/service-metrics.js';
 import type { Store } from '../store/store.js';
 import type { TraceSink } from '../traces/span-record.js';
 import { type HandlerContext, TTL } from './handlers/context.js';
-import { countJob, DEFER_LIMIT_S, DEFERRED_PREFIX, type DeferredJob } from './handlers/deferred.js';
+import {
+  countJob,
+  DEFER_LIMIT_S,
+  DEFERRED_PREFIX,
+  type DeferredJob,
+  type HeldSpans,
+  SPAN_WAIT_PREFIX,
+} from './handlers/deferred.js';
 import { applyDeployment } from './handlers/deployment.js';
 import { ACTIVE_PREFIX, type ActiveEntry, applyJob } from './handlers/job.js';
 import { applyMerge, applyRelease } from './handlers/once.js';
@@ -83,7 +90,7 @@ export class EventProcessor {
    * and finished jobs that waited an hour for a pipeline that never came are counted.
    */
   async expireActiveJobs(): Promise<number> {
-    const { written, expired } = await this.#exclusive(async () => {
+    const { written, expired, spans } = await this.#exclusive(async () => {
       const tx = this.#tx();
       const cutoff = tx.now - ACTIVE_EXPIRY_S;
       let count = 0;
@@ -103,12 +110,22 @@ export class EventProcessor {
         tx.delete(key);
         count++;
       }
+      // Spans of jobs whose pipeline never came: sent in their own pipeline's trace.
+      for (const { key, value } of await this.#deps.store.scanState(SPAN_WAIT_PREFIX)) {
+        const held = value as HeldSpans;
+        if (tx.now - held.at < DEFER_LIMIT_S) continue;
+        tx.spans.push(...held.spans);
+        tx.delete(key);
+        count++;
+      }
       return {
         written: count === 0 ? Promise.resolve() : this.#deps.state.save(tx.commit()),
         expired: count,
+        spans: tx.spans,
       };
     });
     await written;
+    if (spans.length > 0) this.#deps.traces?.export(spans);
     if (expired > 0)
       this.#deps.log.info({ expired }, 'expired active jobs and counted jobs whose pipeline never came');
     return expired;

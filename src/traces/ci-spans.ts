@@ -111,6 +111,37 @@ export function pipelineSpan(
   };
 }
 
+/**
+ * The span of the bridge (trigger) job that started a GitLab child or multi-project pipeline,
+ * under which the child's root span sits. GitLab sends no Job Hook for a bridge job and lists
+ * none in a Pipeline Hook's `builds` (`latest_builds` are Ci::Build only) or in the jobs API, so
+ * the child pipeline stands for it: from the child's start to its finish, made with its root span.
+ */
+export function bridgeSpan(
+  e: PipelineEvent,
+  status: FinalStatus,
+  rootPipelineId: string | undefined,
+): SpanRecord | undefined {
+  const root = pipelineSpan(e, status, rootPipelineId);
+  if (e.source !== 'gitlab' || e.parent === undefined || root === undefined) return undefined;
+  return {
+    traceId: root.traceId,
+    spanId: gitlabJobSpanId(e.parent.jobId),
+    parentSpanId: gitlabPipelineSpanId(e.parent.pipelineId),
+    name: `trigger ${e.name}`,
+    kind: 'internal',
+    startS: root.startS,
+    endS: root.endS,
+    ...statusOf(status),
+    attributes: {
+      'cicd.pipeline.task.run.id': e.parent.jobId,
+      'cicd.pipeline.run.id': e.parent.pipelineId,
+      'cicd.pipeline.task.run.result': RESULT[status],
+    },
+    resource: root.resource,
+  };
+}
+
 /** The trace a job's spans go to (see jobSpans); undefined for a job that names no pipeline. */
 export function jobTraceId(e: JobEvent, rootPipelineId: string | undefined): string | undefined {
   if (e.pipelineId === undefined) return undefined;

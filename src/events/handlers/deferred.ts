@@ -1,3 +1,4 @@
+import type { SpanRecord } from '../../traces/span-record.js';
 import type { HandlerContext } from './context.js';
 import { TTL } from './context.js';
 
@@ -49,9 +50,11 @@ export async function release(
   key: string,
   ref: string,
   pipelineName: string,
+  traceId?: string,
 ): Promise<void> {
   for (const { key: jobKey, value } of await ctx.tx.scan<DeferredJob>(`${key}:`)) {
-    countJob(ctx, value, ref, value.stage ?? pipelineName);
+    const job = value.tr === undefined || traceId === undefined ? value : { ...value, tr: traceId };
+    countJob(ctx, job, ref, value.stage ?? pipelineName);
     ctx.tx.delete(jobKey);
   }
   // Kept by versions before one key per job: the whole list under the pipeline's own key.
@@ -59,4 +62,27 @@ export async function release(
   if (waiting === undefined) return;
   for (const d of waiting) countJob(ctx, d, ref, d.stage ?? pipelineName);
   ctx.tx.delete(key);
+}
+
+/** Spans of finished GitLab jobs waiting for their pipeline's first hook (see job.ts). */
+export interface HeldSpans {
+  readonly spans: readonly SpanRecord[];
+  readonly at: number;
+}
+
+export const SPAN_WAIT_PREFIX = 'span-wait:';
+
+export const spanWaitKey = (source: string, projectId: string, pipelineId: string) =>
+  `${SPAN_WAIT_PREFIX}${source}:${projectId}:${pipelineId}`;
+
+export function holdSpans(ctx: HandlerContext, key: string, jobId: string, spans: readonly SpanRecord[]): void {
+  ctx.tx.put(`${key}:${jobId}`, { spans, at: ctx.tx.now } satisfies HeldSpans, TTL.job);
+}
+
+/** Hands the held spans of a pipeline's jobs to the exporter, in the trace its pipeline joined. */
+export async function releaseSpans(ctx: HandlerContext, key: string, traceId: string): Promise<void> {
+  for (const { key: held, value } of await ctx.tx.scan<HeldSpans>(`${key}:`)) {
+    ctx.tx.spans.push(...value.spans.map((s) => ({ ...s, traceId })));
+    ctx.tx.delete(held);
+  }
 }

@@ -2,7 +2,7 @@ import { jobLabel, refLabel } from '../labels.js';
 import { jobSpans, jobTraceId } from '../../traces/ci-spans.js';
 import type { EventResult, FinalStatus, JobEvent, JobStatus, RunnerType } from '../model.js';
 import { type HandlerContext, OLD_JOB_S, TTL } from './context.js';
-import { countJob, type DeferredJob, defer, deferredKey } from './deferred.js';
+import { countJob, type DeferredJob, defer, deferredKey, holdSpans, spanWaitKey } from './deferred.js';
 import { type PipelineState, pipelineKey, sendsRuns } from './pipeline.js';
 
 /** Lifecycle of one job id: statuses seen, furthest rank reached, queue time recorded. */
@@ -164,7 +164,21 @@ export async function applyJob(ctx: HandlerContext, e: JobEvent): Promise<EventR
       at: tx.now,
       ...(traceId === undefined ? {} : { tr: traceId }),
     };
-    if (ctx.tracing) tx.spans.push(...jobSpans(e, e.status as FinalStatus, pipeline?.x));
+    if (ctx.tracing) {
+      const spans = jobSpans(e, e.status as FinalStatus, pipeline?.x);
+      // A GitLab job whose pipeline is not known yet may belong to a child pipeline, whose trace
+      // only its Pipeline Hook (`source_pipeline`) tells: its spans wait for that hook (or, like
+      // a deferred job, an hour), so that the trace does not depend on the order of arrival.
+      if (
+        pipeline === undefined &&
+        e.source === 'gitlab' &&
+        e.pipelineId !== undefined &&
+        spans.length > 0 &&
+        (await sendsRuns(ctx, e.source, e.project.id))
+      ) {
+        holdSpans(ctx, spanWaitKey(e.source, e.project.id, e.pipelineId), e.jobId, spans);
+      } else tx.spans.push(...spans);
+    }
     if (pipeline !== undefined) countJob(ctx, job, pipeline.r, e.stage ?? pipeline.n);
     else if (e.pipelineId !== undefined && (await refDependsOnPipeline(ctx, e))) {
       defer(ctx, deferredKey(e.source, e.project.id, e.pipelineId), e.jobId, job);

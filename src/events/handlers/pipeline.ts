@@ -1,9 +1,9 @@
 import { refLabel } from '../labels.js';
-import { pipelineSpan, pipelineTraceId } from '../../traces/ci-spans.js';
+import { bridgeSpan, pipelineSpan, pipelineTraceId } from '../../traces/ci-spans.js';
 import type { EventResult, FinalStatus, PipelineEvent, PipelineStatus } from '../model.js';
 import { compareIds } from './compare-ids.js';
 import { type HandlerContext, TTL } from './context.js';
-import { deferredKey, release } from './deferred.js';
+import { deferredKey, release, releaseSpans, spanWaitKey } from './deferred.js';
 
 /** What is known of one pipeline id: its labels, statuses seen, queue time, runs counted. */
 export interface PipelineState {
@@ -108,14 +108,19 @@ export async function applyPipeline(ctx: HandlerContext, e: PipelineEvent): Prom
     (st.t === undefined || e.finishedAt > st.t);
   if (known !== undefined && !newRun && !newQueue && !laterFinish && st.s.includes(run)) return 'duplicate';
 
-  if (known === undefined)
-    await release(ctx, deferredKey(e.source, e.project.id, e.pipelineId), st.r, e.name);
   let root = st.x;
   if (root === undefined && e.parent !== undefined) {
     const parent = await tx.get<PipelineState>(
       pipelineKey(e.source, e.parent.projectId, e.parent.pipelineId),
     );
     root = parent?.x ?? e.parent.pipelineId;
+  }
+  const traceId = ctx.tracing ? pipelineTraceId(e, root) : undefined;
+  if (known === undefined) {
+    // Jobs that finished before it: their exemplars point to the trace it joined.
+    await release(ctx, deferredKey(e.source, e.project.id, e.pipelineId), st.r, e.name, traceId);
+    if (traceId !== undefined)
+      await releaseSpans(ctx, spanWaitKey(e.source, e.project.id, e.pipelineId), traceId);
   }
   // Written again once half its lifetime has passed: a project that keeps sending pipelines
   // stays one that sends them, across restarts.
@@ -124,7 +129,6 @@ export async function applyPipeline(ctx: HandlerContext, e: PipelineEvent): Prom
     tx.put(runsKey(e.source, e.project.id), { at: tx.now }, TTL.runs);
     ctx.runsSeen.set(runsKey(e.source, e.project.id), true);
   }
-  const traceId = ctx.tracing ? pipelineTraceId(e, root) : undefined;
   if (newQueue) tx.observe(f.pipelineQueued, labels, e.queuedSeconds as number, traceId);
   if (newRun) {
     const withStatus = [...labels, e.status];
@@ -135,6 +139,8 @@ export async function applyPipeline(ctx: HandlerContext, e: PipelineEvent): Prom
     if (ctx.tracing && e.status !== 'skipped') {
       const span = pipelineSpan(e, e.status as FinalStatus, root);
       if (span !== undefined) tx.spans.push(span);
+      const bridge = bridgeSpan(e, e.status as FinalStatus, root);
+      if (bridge !== undefined) tx.spans.push(bridge);
     }
   }
   // A skipped pipeline ran nothing: it says nothing about whether the pipeline is healthy.
