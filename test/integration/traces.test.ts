@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { example, linters, postGithub } from '../helpers/github.js';
-import { build, GITLAB_SECRET, postGitlab, pipelineHook, PROJECT } from '../helpers/gitlab.js';
+import { build, GITLAB_SECRET, jobHook, postGitlab, pipelineHook, PROJECT } from '../helpers/gitlab.js';
 import { type OtlpReceiver, type ReceivedSpan, startHttpReceiver } from '../helpers/otlp-receiver.js';
 import { startPrometheus } from '../helpers/prometheus.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 import { startTestApp, type TestApp } from '../helpers/start-app.js';
 
 // Ids computed outside this code: `printf '%s' INPUT | sha256sum`, trace = first 16 bytes, span =
@@ -50,6 +51,29 @@ function topPipeline(o: Parameters<typeof pipelineHook>[0]): Record<string, unkn
   const { source_pipeline: _, ...hook } = pipelineHook(o);
   return hook;
 }
+
+/** A child pipeline's hook: `source_pipeline` names the parent pipeline and its bridge job. */
+function childPipeline(o: Parameters<typeof pipelineHook>[0]): Record<string, unknown> {
+  return {
+    ...pipelineHook({ source: 'parent_pipeline', ...o }),
+    source_pipeline: {
+      project: { id: PROJECT.id, web_url: PROJECT.web_url, path_with_namespace: PROJECT.path_with_namespace },
+      pipeline_id: 7001,
+      job_id: 8101,
+    },
+  };
+}
+
+const childJob = build({
+  id: 8201,
+  name: 'deploy',
+  stage: 'deploy',
+  status: 'success',
+  startedAt: '2026-11-20 10:02:00 UTC',
+  finishedAt: '2026-11-20 10:05:00 UTC',
+  duration: 180,
+  queued: 5,
+});
 
 function byId(spans: readonly ReceivedSpan[], spanId: string): ReceivedSpan {
   const found = spans.filter((x) => x.spanId === spanId);
@@ -149,37 +173,16 @@ describe('Traces (SPEC section 10)', () => {
         builds: [],
       }),
     );
-    const childJob = build({
-      id: 8201,
-      name: 'deploy',
-      stage: 'deploy',
-      status: 'success',
-      startedAt: '2026-11-20 10:02:00 UTC',
-      finishedAt: '2026-11-20 10:05:00 UTC',
-      duration: 180,
-      queued: 5,
-    });
-    const child = {
-      ...pipelineHook({
+    await gitlab(
+      childPipeline({
         id: 7002,
         status: 'success',
-        source: 'parent_pipeline',
         createdAt: '2026-11-20 10:01:30 UTC',
         finishedAt: '2026-11-20 10:05:30 UTC',
         duration: 240,
         builds: [childJob],
       }),
-      source_pipeline: {
-        project: {
-          id: PROJECT.id,
-          web_url: PROJECT.web_url,
-          path_with_namespace: PROJECT.path_with_namespace,
-        },
-        pipeline_id: 7001,
-        job_id: 8101,
-      },
-    };
-    await gitlab(child);
+    );
     await gitlab(
       topPipeline({
         id: 7001,
@@ -209,6 +212,40 @@ describe('Traces (SPEC section 10)', () => {
     // queued_duration (5 s) before the start, not since the job was created.
     assert.equal(queue.startTimeUnixNano, s('2026-11-20T10:01:55Z'));
     assert.equal(queue.endTimeUnixNano, s('2026-11-20T10:02:00Z'));
+  });
+
+  it('puts a child pipeline’s job into its pipeline’s trace even when the job’s hook comes first', async () => {
+    await gitlab(topPipeline({ id: 7001, status: 'running', builds: [] }));
+    // The child's job finishes before its pipeline's first hook got through (a 503 during a
+    // restart): it cannot know yet that its pipeline joins 7001's trace, and waits for it.
+    await gitlab(
+      jobHook({
+        id: 8201,
+        name: 'deploy',
+        stage: 'deploy',
+        status: 'success',
+        pipelineId: 7002,
+        createdAt: '2026-11-20 10:01:40 UTC',
+        startedAt: '2026-11-20 10:02:00 UTC',
+        finishedAt: '2026-11-20 10:05:00 UTC',
+        duration: 180,
+        queued: 5,
+      }),
+    );
+    await gitlab(
+      childPipeline({
+        id: 7002,
+        status: 'success',
+        createdAt: '2026-11-20 10:01:30 UTC',
+        finishedAt: '2026-11-20 10:05:30 UTC',
+        duration: 240,
+        builds: [childJob],
+      }),
+    );
+    await app.stop(); // flushes the exporter
+    assert.equal(byId(receiver.spans, GL.child).traceId, GL.trace);
+    assert.equal(byId(receiver.spans, GL.childJob).traceId, GL.trace);
+    assert.equal(byId(receiver.spans, GL.childQueue).traceId, GL.trace);
   });
 
   it('gives duration histograms the trace id as an exemplar, which a real Prometheus stores', async () => {
@@ -269,6 +306,53 @@ describe('Traces off (no OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
       assert.doesNotMatch(text, /trace_id/);
     } finally {
       await app.stop();
+    }
+  });
+});
+
+describe('Traces: a GitLab job whose pipeline never sends its hook', () => {
+  it('is exported in its own pipeline’s trace after the hour its counting waits too', async () => {
+    const receiver = await startHttpReceiver();
+    const clock = new FakeClock(Date.UTC(2026, 10, 20, 10, 0));
+    const app = await startTestApp(
+      {
+        GITLAB_WEBHOOK_TOKEN_ACME_PAYMENTS_API: GITLAB_SECRET,
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint.href,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      },
+      { clock },
+    );
+    try {
+      // The project sends pipelines, so a job of an unknown pipeline waits for its hook. (gitlab-7005t)
+      assert.equal((await postGitlab(app.url, topPipeline({ id: 7001, status: 'running' }))).status, 200);
+      const job = jobHook({
+        id: 8501,
+        status: 'success',
+        pipelineId: 7005,
+        createdAt: '2026-11-20 09:50:00 UTC',
+        startedAt: '2026-11-20 09:51:00 UTC',
+        finishedAt: '2026-11-20 09:55:00 UTC',
+        duration: 240,
+        queued: 10,
+      });
+      assert.equal((await postGitlab(app.url, job)).status, 200);
+      clock.advance(1800);
+      await app.service.processor.expireActiveJobs();
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal(receiver.spans.length, 0, 'nothing before the hour is up');
+      clock.advance(1801);
+      await app.service.processor.expireActiveJobs();
+      const spans = await receiver.waitForSpans(2);
+      assert.deepEqual(
+        spans.map((x) => [x.name, x.traceId]).sort(),
+        [
+          ['queue-rspec', 'de787bb1354b828ba56d178d88785ae6'],
+          ['rspec', 'de787bb1354b828ba56d178d88785ae6'],
+        ].sort(),
+      );
+    } finally {
+      await app.stop();
+      await receiver.close();
     }
   });
 });
