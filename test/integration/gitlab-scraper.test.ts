@@ -207,6 +207,42 @@ describe('GitLab scraper against a fake GitLab API (SPEC section 8)', function (
     assert.deepEqual(unread, []);
   });
 
+  it('pages by X-Next-Page when no Link header comes (a proxy dropped it): every job of a pipeline read', async () => {
+    fake.limitPerSecond = 200;
+    fake.noLinkHeader = true;
+    const now = Date.now();
+    fake.addPipeline(101, {
+      id: 40_000,
+      ref: 'main',
+      status: 'success',
+      created_at: now - 600_000,
+      started_at: now - 590_000,
+      updated_at: now - 60_000,
+      finished_at: now - 60_000,
+    });
+    // More jobs than one page (100) holds.
+    for (let i = 0; i < 130; i++) {
+      fake.addJob(101, 40_000, {
+        id: 400_000 + i,
+        name: `shard ${i}`,
+        stage: 'test',
+        status: 'success',
+        created_at: now - 600_000,
+        started_at: now - 500_000,
+        finished_at: now - 100_000,
+        runner_type: 'instance_type',
+      });
+    }
+    const app = await start({ API_MAX_RPS: '100' });
+    await app.service.scrapers.runOnce();
+    const text = await getMetrics(app.url);
+    const jobs = text
+      .split('\n')
+      .filter((l) => l.startsWith('delivery_job_runs_total{') && l.includes('stage="test",job="shard '))
+      .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+    assert.equal(jobs, 130);
+  });
+
   it('a backfill shorter than the outage leaves the checkpoint where it was: the next run repairs the outage', async () => {
     const pipeline = (id: number, updated: number) => ({
       id,

@@ -60,7 +60,7 @@ export function createGitlabClient(options: {
       const parsed = contentType.includes('json') ? await readJson(response) : await response.text();
       return {
         body: (parsed ?? {}) as Record<string, unknown>,
-        headers: Object.fromEntries(response.headers.entries()),
+        headers: withNextLink(url, Object.fromEntries(response.headers.entries())),
         status: response.status,
       };
     },
@@ -72,4 +72,18 @@ export function createGitlabClient(options: {
     requesterFn,
     queryTimeout: null,
   });
+}
+
+/**
+ * gitbeaker follows only the Link header's `rel="next"` to the next page. GitLab sends it with
+ * `X-Next-Page`, but a proxy in front of it may drop Link (and a look-alike API may never send
+ * it): then page 1 would be all there is. A missing Link is made from `X-Next-Page`.
+ */
+function withNextLink(url: URL, headers: Record<string, string>): Record<string, string> {
+  if (headers.link !== undefined && headers.link !== '') return headers;
+  const next = Number(headers['x-next-page']);
+  if (!Number.isSafeInteger(next) || next < 1) return headers;
+  const href = new URL(url);
+  href.searchParams.set('page', String(next));
+  return { ...headers, link: `<${href.href}>; rel="next"` };
 }

@@ -186,6 +186,8 @@ export interface FakeGitlabOptions extends FakeServerOptions {
   exclusiveUpdatedBounds?: boolean;
   /** GitLab's relative URL root (`/gitlab`): the API is under `<root>/api/v4`, pages under `<root>/`. */
   root?: string;
+  /** Leave out the Link header and page only by X-Next-Page (a proxy that drops it, a GitLab look-alike). */
+  noLinkHeader?: boolean;
 }
 
 interface Project {
@@ -296,6 +298,8 @@ export class FakeGitlab extends FakeHttpServer {
   readonly #runnerJobs = new Map<number, number>();
   #nextGroupId = 1000;
   readonly countLimit: number;
+  /** See FakeGitlabOptions.noLinkHeader; may be changed between requests. */
+  noLinkHeader: boolean;
   exclusiveUpdatedBounds: boolean;
   readonly #root: string;
 
@@ -304,6 +308,7 @@ export class FakeGitlab extends FakeHttpServer {
     this.#root = options.root ?? '';
     this.countLimit = options.countLimit ?? 10_000;
     this.exclusiveUpdatedBounds = options.exclusiveUpdatedBounds ?? false;
+    this.noLinkHeader = options.noLinkHeader ?? false;
     this.route('GET', '/projects/:id/pipelines', (c) => this.#listPipelines(c));
     this.route('GET', '/projects/:id/pipelines/:pipeline_id', (c) => this.#getPipeline(c));
     this.route('GET', '/projects/:id/pipelines/:pipeline_id/jobs', (c) => this.#listJobs(c));
@@ -561,7 +566,7 @@ export class FakeGitlab extends FakeHttpServer {
       'x-per-page': String(perPage),
       'x-next-page': nextPage === null ? '' : String(nextPage),
       'x-prev-page': prevPage === null ? '' : String(prevPage),
-      link: links.join(', '),
+      ...(this.noLinkHeader ? {} : { link: links.join(', ') }),
     };
     if (withCounts) {
       headers['x-total'] = String(total);
