@@ -3,6 +3,12 @@ import type { Logger } from 'pino';
 
 let target: Logger | undefined;
 
+/** At most one OpenTelemetry warning line per this many ms. */
+export const DIAG_LOG_MS = 10_000;
+let interval = DIAG_LOG_MS;
+let loggedAt = Number.NEGATIVE_INFINITY;
+let since = 0;
+
 /** Objects are not spelled out: one could be exporter options holding headers. */
 function describe(arg: unknown): string {
   if (arg instanceof Error) return arg.message;
@@ -27,13 +33,28 @@ function readable(message: string): string {
  * Only messages and error messages are logged, never request options, so tokens from
  * OTEL_EXPORTER_OTLP_HEADERS stay out of the log.
  */
-export function routeDiagToPino(log: Logger): void {
+export function routeDiagToPino(log: Logger, intervalMs = DIAG_LOG_MS): void {
   const first = target === undefined;
   target = log.child({ component: 'opentelemetry' });
+  // A collector down for an hour fails an export every second or so: one line per interval,
+  // with how many were left out, says as much. A new logger starts a new interval.
+  loggedAt = Number.NEGATIVE_INFINITY;
+  since = 0;
+  interval = intervalMs;
   if (!first) return;
   const warn = (message: string, ...args: unknown[]): void => {
-    if (args.length === 0) target?.warn(readable(message));
-    else target?.warn({ details: args.map(describe) }, readable(message));
+    const at = performance.now();
+    if (at - loggedAt < interval) {
+      since++;
+      return;
+    }
+    const fields = {
+      ...(args.length === 0 ? {} : { details: args.map(describe) }),
+      ...(since > 0 ? { suppressedSinceLastLine: since } : {}),
+    };
+    target?.warn(fields, readable(message));
+    loggedAt = at;
+    since = 0;
   };
   const ignore = (): void => {};
   diag.setLogger(

@@ -356,3 +356,38 @@ describe('Traces: a GitLab job whose pipeline never sends its hook', () => {
     }
   });
 });
+
+describe('Traces with the collector down', () => {
+  it('answers webhooks as before, logs the failure without headers, and stops within seconds', async () => {
+    const receiver = await startHttpReceiver();
+    const endpoint = receiver.endpoint.href;
+    await receiver.close(); // nothing listens there any more
+    const app = await startTestApp({
+      GITHUB_WEBHOOK_SECRET: 'github-default-secret',
+      OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+      OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer collector-secret-token',
+    });
+    let stopped = false;
+    try {
+      for (let i = 0; i < 20; i++) {
+        const res = await postGithub(app.url, 'workflow_run', run({ id: 3_000_000 + i }));
+        assert.equal(res.status, 200, JSON.stringify(res.body));
+        assert.equal(res.body.outcome, 'processed');
+      }
+      const started = Date.now();
+      await app.stop();
+      stopped = true;
+      assert.ok(Date.now() - started < 8000, `stop took ${Date.now() - started} ms`);
+      assert.ok(
+        app.logs.some(
+          (l) => l.level === 40 && ['opentelemetry', 'otlp-export'].includes(String(l.component)),
+        ),
+        'a warning of the traces component says the export failed',
+      );
+      assert.doesNotMatch(app.rawLogs(), /collector-secret-token/);
+    } finally {
+      if (!stopped) await app.stop();
+    }
+  });
+});

@@ -198,6 +198,24 @@ describe('createOtlpSink', () => {
     );
   });
 
+  it('logs at most one diag line per interval, with how many it left out', async () => {
+    const { log, lines } = captureLog();
+    routeDiagToPino(log, 300);
+    diag.error('connect ECONNREFUSED 127.0.0.1:4318');
+    diag.error('connect ECONNREFUSED 127.0.0.1:4318');
+    diag.error('connect ECONNREFUSED 127.0.0.1:4318');
+    assert.equal(lines.length, 1);
+    await new Promise((r) => setTimeout(r, 350));
+    diag.error('connect ECONNREFUSED 127.0.0.1:4318');
+    assert.deepEqual(
+      lines.map((l) => [l.msg, l.suppressedSinceLastLine]),
+      [
+        ['connect ECONNREFUSED 127.0.0.1:4318', undefined],
+        ['connect ECONNREFUSED 127.0.0.1:4318', 2],
+      ],
+    );
+  });
+
   it('keeps a base path of the endpoint: /otel/v1/traces', async () => {
     const receiver = await startHttpReceiver();
     try {
