@@ -75,7 +75,12 @@ export const SPAN_WAIT_PREFIX = 'span-wait:';
 export const spanWaitKey = (source: string, projectId: string, pipelineId: string) =>
   `${SPAN_WAIT_PREFIX}${source}:${projectId}:${pipelineId}`;
 
-export function holdSpans(ctx: HandlerContext, key: string, jobId: string, spans: readonly SpanRecord[]): void {
+export function holdSpans(
+  ctx: HandlerContext,
+  key: string,
+  jobId: string,
+  spans: readonly SpanRecord[],
+): void {
   ctx.tx.put(`${key}:${jobId}`, { spans, at: ctx.tx.now } satisfies HeldSpans, TTL.job);
 }
 
