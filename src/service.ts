@@ -65,7 +65,7 @@ export async function startService(
   });
   const push = new PushService({ catalog: config.catalog, state });
   await state.load();
-  const traces = traceSinkOf(config, log.child({ component: 'traces' }));
+  const traces = traceSinkOf(config, log);
   const processor = new EventProcessor({
     store,
     state,
