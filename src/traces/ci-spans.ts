@@ -32,12 +32,25 @@ function statusOf(status: FinalStatus): Pick<SpanRecord, 'status' | 'statusMessa
   };
 }
 
-function resourceOf(e: JobEvent | PipelineEvent): Record<string, string> {
-  return {
-    'service.name': e.project.path,
-    'vcs.provider.name': e.source,
-    'vcs.repository.name': e.project.path,
-  };
+/**
+ * One object per project, kept (bounded): spans posted to the export thread together that share
+ * it are copied once (structured clone keeps shared references), and the thread groups spans by it.
+ */
+const resources = new Map<string, Readonly<Record<string, string>>>();
+
+function resourceOf(e: JobEvent | PipelineEvent): Readonly<Record<string, string>> {
+  const key = `${e.source}:${e.project.path}`;
+  let resource = resources.get(key);
+  if (resource === undefined) {
+    if (resources.size >= 10_000) resources.clear();
+    resource = {
+      'service.name': e.project.path,
+      'vcs.provider.name': e.source,
+      'vcs.repository.name': e.project.path,
+    };
+    resources.set(key, resource);
+  }
+  return resource;
 }
 
 /** A span that ends before it starts (clock skew between GitLab nodes) is made empty, at its start. */

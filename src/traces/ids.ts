@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * Trace and span ids derived from the ids in the payload (SPEC section 10), so that every
@@ -15,7 +15,8 @@ import { createHash } from 'node:crypto';
  * prefix, over ids alone. Pipeline and job ids are unique on a GitLab instance.
  */
 function sha256Hex(input: string): string {
-  return createHash('sha256').update(input).digest('hex');
+  // One-shot: half the cost of createHash().update().digest() (several ids a finished job).
+  return hash('sha256', input, 'hex');
 }
 
 const traceIdOf = (input: string) => sha256Hex(input).slice(0, 32);

@@ -6,6 +6,8 @@ import type { SpanRecord, TraceSink } from './span-record.js';
 
 /** Spans waiting for the export thread at most; more are dropped and counted. */
 const MAX_PENDING = 20_000;
+/** Spans are posted to the export thread at most this often. */
+const POST_EVERY_MS = 50;
 /** How long stop waits for the thread to send what it holds (its own limit is 5 s). */
 const SHUTDOWN_MS = 7_000;
 
@@ -13,7 +15,7 @@ const SHUTDOWN_MS = 7_000;
  * A TraceSink whose OTLP export runs on a thread of its own (export-worker.ts). Building the
  * SDK's spans, serializing them and sending them cost the main thread about a third of its
  * webhook throughput when done there (docs/performance.md); here it only gathers the records of
- * one turn of the event loop and posts them once.
+ * 50 ms and posts them at once.
  */
 export function createWorkerSink(options: { endpoint: URL; protocol: OtlpProtocol; log: Logger }): TraceSink {
   const { log } = options;
@@ -61,7 +63,8 @@ export function createWorkerSink(options: { endpoint: URL; protocol: OtlpProtoco
       }
       if (!scheduled) {
         scheduled = true;
-        setImmediate(flush);
+        // Gathered for a while: each message to the thread has a cost of its own.
+        setTimeout(flush, POST_EVERY_MS).unref();
       }
     },
     shutdown() {
