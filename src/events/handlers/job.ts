@@ -88,19 +88,22 @@ export async function applyJob(ctx: HandlerContext, e: JobEvent): Promise<EventR
   )
     return 'duplicate';
   let queued = st.q;
-  // Only while tracing: the trace its observations point to (a GitLab child pipeline's jobs are
-  // in their root pipeline's trace, which the pipeline's state knows).
-  const traceId = ctx.tracing
-    ? jobTraceId(
-        e,
-        (
-          pipeline ??
-          (e.source === 'gitlab' && e.pipelineId !== undefined
-            ? await tx.get<PipelineState>(pipelineKey(e.source, e.project.id, e.pipelineId))
-            : undefined)
-        )?.x,
-      )
-    : undefined;
+  // Only while tracing, and only when something is observed: the trace its observations point
+  // to (a GitLab child pipeline's jobs are in their root pipeline's trace, which its state knows).
+  let traceIdMemo: string | undefined | null = null;
+  const traceIdOf = async (): Promise<string | undefined> => {
+    if (!ctx.tracing) return undefined;
+    traceIdMemo ??= jobTraceId(
+      e,
+      (
+        pipeline ??
+        (e.source === 'gitlab' && e.pipelineId !== undefined
+          ? await tx.get<PipelineState>(pipelineKey(e.source, e.project.id, e.pipelineId))
+          : undefined)
+      )?.x,
+    );
+    return traceIdMemo;
+  };
 
   const createdAt = e.createdAt ?? st.c;
   const started = e.status === 'running' || (rank === FINAL && e.startedAt !== undefined);
@@ -109,12 +112,12 @@ export async function applyJob(ctx: HandlerContext, e: JobEvent): Promise<EventR
       e.queuedSeconds ??
       (e.startedAt !== undefined && createdAt !== undefined ? e.startedAt - createdAt : undefined);
     if (seconds !== undefined && seconds >= 0) {
-      tx.observe(f.jobQueued, [e.source, e.project.path, e.runnerType], seconds, traceId);
+      tx.observe(f.jobQueued, [e.source, e.project.path, e.runnerType], seconds, await traceIdOf());
       queued = true;
     }
   } else if (!st.q && st.b !== undefined && createdAt !== undefined && st.b[0] >= createdAt) {
     // The start came first: its queue time, under the runner type it started on.
-    tx.observe(f.jobQueued, [e.source, e.project.path, st.b[1]], st.b[0] - createdAt, traceId);
+    tx.observe(f.jobQueued, [e.source, e.project.path, st.b[1]], st.b[0] - createdAt, await traceIdOf());
     queued = true;
   }
   const startedOn: JobState['b'] = queued
@@ -147,6 +150,7 @@ export async function applyJob(ctx: HandlerContext, e: JobEvent): Promise<EventR
   }
 
   if (finishing) {
+    const traceId = await traceIdOf();
     const ran =
       e.durationSeconds ??
       (e.startedAt !== undefined && e.finishedAt !== undefined ? e.finishedAt - e.startedAt : undefined);
