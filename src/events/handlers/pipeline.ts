@@ -25,6 +25,11 @@ export interface PipelineState {
    * or multi-project pipeline (`source_pipeline`), from its parent's own, else the parent.
    */
   readonly x?: string;
+  /**
+   * The bridge job that triggered it (`source_pipeline`), kept so that a later finish seen
+   * without it (the pipelines API) re-sends its root span under the same parent.
+   */
+  readonly y?: NonNullable<PipelineEvent['parent']>;
 }
 
 /**
@@ -137,9 +142,12 @@ export async function applyPipeline(ctx: HandlerContext, e: PipelineEvent): Prom
       tx.observe(f.pipelineDuration, withStatus, e.durationSeconds, traceId);
     }
     if (ctx.tracing && e.status !== 'skipped') {
-      const span = pipelineSpan(e, e.status as FinalStatus, root);
+      // The pipelines API does not say `source_pipeline`: a finish the scraper sees keeps the
+      // parent a hook told, so the same span id keeps its parent (and its bridge span).
+      const withParent = e.parent === undefined && st.y !== undefined ? { ...e, parent: st.y } : e;
+      const span = pipelineSpan(withParent, e.status as FinalStatus, root);
       if (span !== undefined) tx.spans.push(span);
-      const bridge = bridgeSpan(e, e.status as FinalStatus, root);
+      const bridge = bridgeSpan(withParent, e.status as FinalStatus, root);
       if (bridge !== undefined) tx.spans.push(bridge);
     }
   }
@@ -174,6 +182,7 @@ export async function applyPipeline(ctx: HandlerContext, e: PipelineEvent): Prom
         : {}),
       ...(st.c === undefined ? {} : { c: st.c }),
       ...(root === undefined ? {} : { x: root }),
+      ...(st.y !== undefined ? { y: st.y } : e.parent !== undefined && ctx.tracing ? { y: e.parent } : {}),
     } satisfies PipelineState,
     TTL.pipeline,
   );
