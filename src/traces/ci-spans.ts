@@ -155,6 +155,21 @@ export function bridgeSpan(
   };
 }
 
+/**
+ * A GitLab job's times in whole seconds: a Job Hook gives milliseconds, a Pipeline Hook's
+ * `builds` and the API's jobs list (as the scraper reads it) whole seconds, and whichever brings
+ * the job's end first makes its span, which must not depend on which one that was.
+ */
+function wholeSeconds(e: JobEvent): JobEvent {
+  const floor = (t: number | undefined) => (t === undefined ? undefined : Math.floor(t));
+  return {
+    ...e,
+    createdAt: floor(e.createdAt),
+    startedAt: floor(e.startedAt),
+    finishedAt: floor(e.finishedAt),
+  };
+}
+
 /** The trace a job's spans go to (see jobSpans); undefined for a job that names no pipeline. */
 export function jobTraceId(e: JobEvent, rootPipelineId: string | undefined): string | undefined {
   if (e.pipelineId === undefined) return undefined;
@@ -167,9 +182,14 @@ export function jobTraceId(e: JobEvent, rootPipelineId: string | undefined): str
  * A finished job's span and its queue span. `rootPipelineId` as for pipelineSpan (GitLab: the
  * trace its pipeline joined). A job that names no pipeline, or no finish time, has no place.
  */
-export function jobSpans(e: JobEvent, status: FinalStatus, rootPipelineId: string | undefined): SpanRecord[] {
+export function jobSpans(
+  event: JobEvent,
+  status: FinalStatus,
+  rootPipelineId: string | undefined,
+): SpanRecord[] {
+  const github = event.source === 'github';
+  const e = github ? event : wholeSeconds(event);
   if (e.pipelineId === undefined || e.finishedAt === undefined) return [];
-  const github = e.source === 'github';
   const attempt = e.attempt ?? '1';
   const traceId = jobTraceId(e, rootPipelineId) as string;
   const spanId = github ? githubJobSpanId(e.jobId) : gitlabJobSpanId(e.jobId);

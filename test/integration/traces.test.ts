@@ -248,6 +248,75 @@ describe('Traces (SPEC section 10)', () => {
     assert.equal(byId(receiver.spans, GL.childQueue).traceId, GL.trace);
   });
 
+  it('keeps a child pipeline under its bridge when the scraper sees it finish again (the API names no parent)', async () => {
+    await gitlab(topPipeline({ id: 7001, status: 'running', builds: [] }));
+    await gitlab(
+      childPipeline({
+        id: 7002,
+        status: 'failed',
+        createdAt: '2026-11-20 10:01:30 UTC',
+        finishedAt: '2026-11-20 10:03:00 UTC',
+        duration: 90,
+      }),
+    );
+    // Retried, and its success read from the pipelines API: no `source_pipeline` there.
+    await app.service.processor.process({
+      key: undefined,
+      events: [
+        {
+          kind: 'pipeline',
+          source: 'gitlab',
+          project: { id: '101', path: 'acme/payments-api', defaultBranch: 'main' },
+          pipelineId: '7002',
+          attempt: '',
+          name: 'parent_pipeline',
+          status: 'success',
+          ref: { name: 'main', tag: false, mergeRequest: false },
+          finishedAt: Date.parse('2026-11-20T10:09:00Z') / 1000,
+          durationSeconds: 300,
+          queuedSeconds: undefined,
+          startedAt: Date.parse('2026-11-20T10:01:30Z') / 1000,
+        },
+      ],
+    });
+    await app.stop();
+    const roots = receiver.spans.filter((x) => x.spanId === GL.child);
+    assert.equal(roots.length, 2, 'failed, then success after the retry: sent again (README)');
+    for (const root of roots) {
+      assert.equal(root.traceId, GL.trace);
+      assert.equal(root.parentSpanId, GL.bridge);
+    }
+    assert.ok(
+      receiver.spans.some((x) => x.spanId === GL.bridge && x.endTimeUnixNano === s('2026-11-20T10:09:00Z')),
+    );
+  });
+
+  it('gives a GitLab job the same span whichever hook brings its end (Job Hooks say milliseconds, builds seconds)', async () => {
+    await gitlab(topPipeline({ id: 7001, status: 'running', builds: [] }));
+    await gitlab(
+      jobHook({
+        id: 8201,
+        name: 'deploy',
+        stage: 'deploy',
+        status: 'success',
+        pipelineId: 7001,
+        createdAt: '2026-11-20T10:01:40.250Z',
+        startedAt: '2026-11-20T10:02:00.750Z',
+        finishedAt: '2026-11-20T10:05:00.900Z',
+        duration: 180.15,
+        queued: 5.5,
+      }),
+    );
+    await app.stop();
+    const job = byId(receiver.spans, GL.childJob);
+    // As the same job in a Pipeline Hook's builds (whole seconds) would give it.
+    assert.equal(job.startTimeUnixNano, s('2026-11-20T10:01:40Z'));
+    assert.equal(job.endTimeUnixNano, s('2026-11-20T10:05:00Z'));
+    const queue = byId(receiver.spans, GL.childQueue);
+    assert.equal(queue.startTimeUnixNano, s('2026-11-20T10:01:54.500Z'));
+    assert.equal(queue.endTimeUnixNano, s('2026-11-20T10:02:00Z'));
+  });
+
   it('gives duration histograms the trace id as an exemplar, which a real Prometheus stores', async () => {
     await github('workflow_run', run());
     const res = await fetch(`${app.url}/metrics`, {
