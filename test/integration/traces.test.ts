@@ -75,6 +75,25 @@ const childJob = build({
   queued: 5,
 });
 
+/** The Job Hook of the child's job 8201 (`deploy`), finished, in pipeline `pipelineId`. */
+function deployJobHook(
+  pipelineId: number,
+  t: { createdAt: string; startedAt: string; finishedAt: string; duration: number; queued: number },
+): Record<string, unknown> {
+  return jobHook({ id: 8201, name: 'deploy', stage: 'deploy', status: 'success', pipelineId, ...t });
+}
+
+/** Child pipeline 7002, finished with its job 8201. */
+const childSucceeded = () =>
+  childPipeline({
+    id: 7002,
+    status: 'success',
+    createdAt: '2026-11-20 10:01:30 UTC',
+    finishedAt: '2026-11-20 10:05:30 UTC',
+    duration: 240,
+    builds: [childJob],
+  });
+
 function byId(spans: readonly ReceivedSpan[], spanId: string): ReceivedSpan {
   const found = spans.filter((x) => x.spanId === spanId);
   assert.equal(found.length, 1, `span ${spanId}: ${found.length} exported`);
@@ -173,16 +192,7 @@ describe('Traces (SPEC section 10)', () => {
         builds: [],
       }),
     );
-    await gitlab(
-      childPipeline({
-        id: 7002,
-        status: 'success',
-        createdAt: '2026-11-20 10:01:30 UTC',
-        finishedAt: '2026-11-20 10:05:30 UTC',
-        duration: 240,
-        builds: [childJob],
-      }),
-    );
+    await gitlab(childSucceeded());
     await gitlab(
       topPipeline({
         id: 7001,
@@ -219,12 +229,7 @@ describe('Traces (SPEC section 10)', () => {
     // The child's job finishes before its pipeline's first hook got through (a 503 during a
     // restart): it cannot know yet that its pipeline joins 7001's trace, and waits for it.
     await gitlab(
-      jobHook({
-        id: 8201,
-        name: 'deploy',
-        stage: 'deploy',
-        status: 'success',
-        pipelineId: 7002,
+      deployJobHook(7002, {
         createdAt: '2026-11-20 10:01:40 UTC',
         startedAt: '2026-11-20 10:02:00 UTC',
         finishedAt: '2026-11-20 10:05:00 UTC',
@@ -232,16 +237,7 @@ describe('Traces (SPEC section 10)', () => {
         queued: 5,
       }),
     );
-    await gitlab(
-      childPipeline({
-        id: 7002,
-        status: 'success',
-        createdAt: '2026-11-20 10:01:30 UTC',
-        finishedAt: '2026-11-20 10:05:30 UTC',
-        duration: 240,
-        builds: [childJob],
-      }),
-    );
+    await gitlab(childSucceeded());
     await app.stop(); // flushes the exporter
     assert.equal(byId(receiver.spans, GL.child).traceId, GL.trace);
     assert.equal(byId(receiver.spans, GL.childJob).traceId, GL.trace);
@@ -294,12 +290,7 @@ describe('Traces (SPEC section 10)', () => {
   it('gives a GitLab job the same span whichever hook brings its end (Job Hooks say milliseconds, builds seconds)', async () => {
     await gitlab(topPipeline({ id: 7001, status: 'running', builds: [] }));
     await gitlab(
-      jobHook({
-        id: 8201,
-        name: 'deploy',
-        stage: 'deploy',
-        status: 'success',
-        pipelineId: 7001,
+      deployJobHook(7001, {
         createdAt: '2026-11-20T10:01:40.250Z',
         startedAt: '2026-11-20T10:02:00.750Z',
         finishedAt: '2026-11-20T10:05:00.900Z',
