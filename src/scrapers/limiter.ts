@@ -143,9 +143,16 @@ export class ApiLimiter {
     const now = Date.now();
     let until = 0;
     if (hints.retryAfterS !== undefined) until = now + hints.retryAfterS * 1000;
-    // A used-up budget, or a refusal (a GitLab 429 may carry only `RateLimit-Reset`), waits for
-    // the reset. One already past (a skewed clock) names no time to wait: a refusal then backs off.
-    else if ((hints.remaining === 0 || limited) && hints.resetAt !== undefined && hints.resetAt * 1000 > now)
+    // A used-up budget, or a refusal that names only a reset (a 429 from a proxy in front of
+    // GitLab may carry `RateLimit-Reset` alone), waits for the reset. A refusal with budget left
+    // is a secondary limit (GitHub): its reset is the primary budget's, up to an hour away, and
+    // GitHub asks for a minute's pause instead. A reset already past (a skewed clock) names no
+    // time to wait: a refusal then backs off.
+    else if (
+      (hints.remaining === 0 || (limited && hints.remaining === undefined)) &&
+      hints.resetAt !== undefined &&
+      hints.resetAt * 1000 > now
+    )
       until = hints.resetAt * 1000;
     else if (limited) until = now + Math.min(60_000 * 2 ** this.#limitedInARow, 15 * 60_000);
     this.#limitedInARow = limited ? this.#limitedInARow + 1 : 0;

@@ -119,6 +119,15 @@ describe('ApiLimiter', () => {
     await Promise.all([limiter.stop(), other.stop()]);
   });
 
+  it('pauses a secondary limit with budget left for a minute, not until the primary budget’s reset', async () => {
+    const limiter = new ApiLimiter('github', 50, createScraperMetrics(new Registry()));
+    const now = Date.now();
+    limiter.observe(403, { remaining: 4000, resetAt: now / 1000 + 3000 }, true);
+    assert.ok(limiter.pausedUntil >= now + 60_000, `paused only until +${limiter.pausedUntil - now} ms`);
+    assert.ok(limiter.pausedUntil < now + 120_000, `paused until +${limiter.pausedUntil - now} ms`);
+    await limiter.stop();
+  });
+
   it('pauses every request of the API for the time Retry-After names', async () => {
     const limiter = new ApiLimiter('github', 50, createScraperMetrics(new Registry()));
     await limiter.schedule(async () => undefined);
