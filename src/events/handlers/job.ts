@@ -112,12 +112,14 @@ export async function applyJob(ctx: HandlerContext, e: JobEvent): Promise<EventR
       e.queuedSeconds ??
       (e.startedAt !== undefined && createdAt !== undefined ? e.startedAt - createdAt : undefined);
     if (seconds !== undefined && seconds >= 0) {
-      tx.observe(f.jobQueued, [e.source, e.project.path, e.runnerType], seconds, await traceIdOf());
+      const traceId = ctx.tracing ? await traceIdOf() : undefined;
+      tx.observe(f.jobQueued, [e.source, e.project.path, e.runnerType], seconds, traceId);
       queued = true;
     }
   } else if (!st.q && st.b !== undefined && createdAt !== undefined && st.b[0] >= createdAt) {
     // The start came first: its queue time, under the runner type it started on.
-    tx.observe(f.jobQueued, [e.source, e.project.path, st.b[1]], st.b[0] - createdAt, await traceIdOf());
+    const traceId = ctx.tracing ? await traceIdOf() : undefined;
+    tx.observe(f.jobQueued, [e.source, e.project.path, st.b[1]], st.b[0] - createdAt, traceId);
     queued = true;
   }
   const startedOn: JobState['b'] = queued
@@ -150,7 +152,8 @@ export async function applyJob(ctx: HandlerContext, e: JobEvent): Promise<EventR
   }
 
   if (finishing) {
-    const traceId = await traceIdOf();
+    // Not awaited at all while traces are off: this is the webhook hot path.
+    const traceId = ctx.tracing ? await traceIdOf() : undefined;
     const ran =
       e.durationSeconds ??
       (e.startedAt !== undefined && e.finishedAt !== undefined ? e.finishedAt - e.startedAt : undefined);
