@@ -22,7 +22,8 @@ export interface PipelineState {
   readonly c?: number;
   /**
    * The first pipeline of its chain, whose trace it and its jobs join: set for a GitLab child
-   * or multi-project pipeline (`source_pipeline`), from its parent's own, else the parent.
+   * or multi-project pipeline (`source_pipeline`), from its parent's own, else the parent. Kept only
+   * while traces are on, like `y`.
    */
   readonly x?: string;
   /**
@@ -113,8 +114,9 @@ export async function applyPipeline(ctx: HandlerContext, e: PipelineEvent): Prom
     (st.t === undefined || e.finishedAt > st.t);
   if (known !== undefined && !newRun && !newQueue && !laterFinish && st.s.includes(run)) return 'duplicate';
 
+  // Only while tracing: the chain a child pipeline's trace follows.
   let root = st.x;
-  if (root === undefined && e.parent !== undefined) {
+  if (ctx.tracing && root === undefined && e.parent !== undefined) {
     const parent = await tx.get<PipelineState>(
       pipelineKey(e.source, e.parent.projectId, e.parent.pipelineId),
     );
