@@ -40,7 +40,12 @@ export interface Config {
     readonly lookbackSeconds: number;
     readonly apiMaxRps: number;
   };
-  readonly otel: { readonly endpoint: URL | undefined; readonly protocol: string | undefined };
+  readonly otel: {
+    readonly endpoint: URL | undefined;
+    readonly protocol: string | undefined;
+    /** OTEL_EXPORTER_OTLP_HEADERS, from the environment or SECRETS_DIR (a collector's API key). */
+    readonly headers: string | undefined;
+  };
   readonly logLevel: LogLevel;
   /** Threads that read, authenticate and parse webhook bodies; 0 does it on the main thread. */
   readonly webhookThreads: number;
@@ -205,7 +210,7 @@ export function loadConfig(env: Settings): Config {
     },
     github: { apiUrl: githubApiUrl!, repos: githubRepos, orgs: parseList(settings('GITHUB_ORGS')) },
     scrape: { schedule: schedule!, lookbackSeconds: lookbackSeconds!, apiMaxRps: apiMaxRps! },
-    otel: { endpoint: otelEndpoint, protocol: otelProtocol },
+    otel: { endpoint: otelEndpoint, protocol: otelProtocol, headers: settings('OTEL_EXPORTER_OTLP_HEADERS') },
     logLevel: logLevel!,
     webhookThreads: webhookThreads ?? defaultWebhookThreads(),
     secretsDir,

@@ -8,6 +8,8 @@ export const SECRET_SETTINGS = [
   'GITHUB_TOKEN',
   'GITHUB_WEBHOOK_SECRET',
   'REDIS_URL',
+  // Collectors take an API key or bearer token in a header (`authorization=Bearer …`).
+  'OTEL_EXPORTER_OTLP_HEADERS',
 ] as const;
 export const SECRET_PREFIXES = [
   'GITLAB_WEBHOOK_TOKEN_',

@@ -12,6 +12,7 @@ interface ExportWorkerData {
   readonly endpoint: string;
   readonly protocol: OtlpProtocol;
   readonly level: string;
+  readonly headers: string | undefined;
 }
 
 export type FromMain = { readonly spans: SpanRecord[] } | { readonly shutdown: true };
@@ -28,6 +29,9 @@ const log = pino(
     },
   },
 );
+// The exporters read OTEL_EXPORTER_OTLP_HEADERS themselves, from this thread's copy of the
+// environment: the value the settings found, in the environment or in a SECRETS_DIR file.
+if (data.headers !== undefined) process.env.OTEL_EXPORTER_OTLP_HEADERS = data.headers;
 const sink = createOtlpSink({ endpoint: new URL(data.endpoint), protocol: data.protocol, log });
 port.on('message', (message: FromMain) => {
   if ('spans' in message) {

@@ -10,8 +10,8 @@ import { createWorkerSink } from './worker-sink.js';
  * service's logger: the export thread's lines carry their own component.
  */
 export function traceSinkOf(config: Config, log: Logger): TraceSink | undefined {
-  const { endpoint, protocol } = config.otel;
+  const { endpoint, protocol, headers } = config.otel;
   if (endpoint === undefined) return undefined;
   const chosen = (protocol ?? 'http/protobuf') as OtlpProtocol;
-  return createWorkerSink({ endpoint, protocol: chosen, log });
+  return createWorkerSink({ endpoint, protocol: chosen, log, ...(headers === undefined ? {} : { headers }) });
 }

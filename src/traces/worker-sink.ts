@@ -17,12 +17,19 @@ const SHUTDOWN_MS = 7_000;
  * webhook throughput when done there (docs/performance.md); here it only gathers the records of
  * 50 ms and posts them at once.
  */
-export function createWorkerSink(options: { endpoint: URL; protocol: OtlpProtocol; log: Logger }): TraceSink {
+export function createWorkerSink(options: {
+  endpoint: URL;
+  protocol: OtlpProtocol;
+  log: Logger;
+  /** OTEL_EXPORTER_OTLP_HEADERS as the settings give it (it may come from a SECRETS_DIR file). */
+  headers?: string;
+}): TraceSink {
   const { log } = options;
   const worker = startWorker(import.meta.url, 'export-worker', {
     endpoint: options.endpoint.href,
     protocol: options.protocol,
     level: log.level,
+    headers: options.headers,
   });
   // Never what keeps the process alive: stop sends what is left, then ends it.
   worker.unref();

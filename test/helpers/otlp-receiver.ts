@@ -59,7 +59,8 @@ export interface OtlpReceiver {
   /** The endpoint to configure (OTEL_EXPORTER_OTLP_ENDPOINT), without a path. */
   readonly endpoint: URL;
   readonly spans: ReceivedSpan[];
-  readonly requests: { path: string; contentType: string }[];
+  /** `authorization`: that request header (OTEL_EXPORTER_OTLP_HEADERS), or '' without one. */
+  readonly requests: { path: string; contentType: string; authorization: string }[];
   waitForSpans(count: number, timeoutMs?: number): Promise<ReceivedSpan[]>;
   close(): Promise<void>;
 }
@@ -149,7 +150,7 @@ export async function startHttpReceiver(): Promise<OtlpReceiver> {
     req.on('end', () => {
       const path = req.url ?? '';
       const contentType = req.headers['content-type'] ?? '';
-      requests.push({ path, contentType });
+      requests.push({ path, contentType, authorization: req.headers.authorization ?? '' });
       if (req.method !== 'POST' || !path.endsWith('/v1/traces')) {
         res.writeHead(404).end();
         return;
@@ -189,7 +190,11 @@ export async function startGrpcReceiver(): Promise<OtlpReceiver> {
   });
   server.on('stream', (stream, headers) => {
     const path = String(headers[':path']);
-    requests.push({ path, contentType: String(headers['content-type']) });
+    requests.push({
+      path,
+      contentType: String(headers['content-type']),
+      authorization: String(headers.authorization ?? ''),
+    });
     const chunks: Buffer[] = [];
     stream.on('data', (c: Buffer) => chunks.push(c));
     stream.on('end', () => {

@@ -3,8 +3,11 @@ import { example, linters, postGithub } from '../helpers/github.js';
 import { build, GITLAB_SECRET, jobHook, postGitlab, pipelineHook, PROJECT } from '../helpers/gitlab.js';
 import { type OtlpReceiver, type ReceivedSpan, startHttpReceiver } from '../helpers/otlp-receiver.js';
 import { startPrometheus } from '../helpers/prometheus.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { startTestApp, type TestApp } from '../helpers/start-app.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 // Ids computed outside this code: `printf '%s' INPUT | sha256sum`, trace = first 16 bytes, span =
 // bytes 8-15 (see src/traces/ids.ts). GitHub run 2202229078 attempt 1 and its job 289782451
@@ -449,5 +452,30 @@ describe('Traces with the collector down', () => {
     } finally {
       if (!stopped) await app.stop();
     }
+  });
+});
+
+describe('Traces: the collector’s headers from Vault', () => {
+  it('sends OTEL_EXPORTER_OTLP_HEADERS read from a SECRETS_DIR file, and never prints it', async () => {
+    const receiver = await startHttpReceiver();
+    const dir = tempDir();
+    writeFileSync(join(dir, 'OTEL_EXPORTER_OTLP_HEADERS'), 'authorization=Bearer vault-collector-key\n');
+    const app = await startTestApp({
+      SECRETS_DIR: dir,
+      GITHUB_WEBHOOK_SECRET: 'github-default-secret',
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint.href,
+    });
+    try {
+      assert.equal((await postGithub(app.url, 'workflow_run', run())).status, 200);
+      await receiver.waitForSpans(1);
+      assert.deepEqual(
+        receiver.requests.map((r) => r.authorization),
+        ['Bearer vault-collector-key'],
+      );
+    } finally {
+      await app.stop();
+      await receiver.close();
+    }
+    assert.doesNotMatch(app.rawLogs(), /vault-collector-key/);
   });
 });

@@ -135,7 +135,7 @@ describe('createOtlpSink', () => {
           'http/json': 'application/json',
           'http/protobuf': 'application/x-protobuf',
         }[protocol];
-        assert.deepEqual(receiver.requests, [{ path, contentType }]);
+        assert.deepEqual(receiver.requests, [{ path, contentType, authorization: '' }]);
       });
 
       it('exports queued spans within about a second without shutdown', async () => {
