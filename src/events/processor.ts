@@ -110,8 +110,11 @@ export class EventProcessor {
         tx.delete(key);
         count++;
       }
-      // Spans of jobs whose pipeline never came: sent in their own pipeline's trace.
-      for (const { key, value } of await this.#deps.store.scanState(SPAN_WAIT_PREFIX)) {
+      // Spans of jobs whose pipeline never came: sent in their own pipeline's trace. None are
+      // held while traces are off (those held before expire with their TTL).
+      const waiting =
+        this.#deps.traces === undefined ? [] : await this.#deps.store.scanState(SPAN_WAIT_PREFIX);
+      for (const { key, value } of waiting) {
         const held = value as HeldSpans;
         if (tx.now - held.at < DEFER_LIMIT_S) continue;
         tx.spans.push(...held.spans);
